@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"math"
+
+	"github.com/taskmatch/taskmatch/kernels"
+)
+
+func init() {
+	RegisterBackend("cpu", func(int) (Backend, error) { return &CPU{}, nil })
+}
+
+// CPU is the pure-Go backend: buffers are float32 slices and weights are
+// used in place (memory-mapped or on the heap).
+type CPU struct {
+	scratch [][]float32 // per-worker attention scores, grown on demand
+}
+
+type cpuBuf []float32
+
+func (b cpuBuf) Len() int { return len(b) }
+
+type cpuMat struct{ m kernels.Mat }
+
+func (m cpuMat) Rows() int { return m.m.Rows }
+func (m cpuMat) Cols() int { return m.m.Cols }
+
+func f32(b Buffer) []float32 { return b.(cpuBuf) }
+
+// Name implements Backend.
+func (*CPU) Name() string { return "cpu" }
+
+// Alloc implements Backend.
+func (*CPU) Alloc(n int) (Buffer, error) { return cpuBuf(make([]float32, n)), nil }
+
+// View implements Backend.
+func (*CPU) View(b Buffer, off, n int) Buffer { return cpuBuf(f32(b)[off : off+n : off+n]) }
+
+// Upload implements Backend.
+func (*CPU) Upload(dst Buffer, src []float32) { copy(f32(dst), src) }
+
+// Download implements Backend.
+func (*CPU) Download(dst []float32, src Buffer) { copy(dst, f32(src)) }
+
+// Matrix implements Backend.
+func (*CPU) Matrix(m kernels.Mat) (Matrix, error) { return cpuMat{m}, nil }
+
+// Vector implements Backend.
+func (*CPU) Vector(v []float32) (Buffer, error) { return cpuBuf(v), nil }
+
+// Embed implements Backend.
+func (*CPU) Embed(dst Buffer, table Matrix, ids []int) {
+	m := table.(cpuMat).m
+	d := f32(dst)
+	for i, id := range ids {
+		m.Row(id, d[i*m.Cols:(i+1)*m.Cols])
+	}
+}
+
+// MatMul implements Backend.
+func (*CPU) MatMul(dst, x Buffer, n int, w Matrix) {
+	m := w.(cpuMat).m
+	kernels.MatMul(f32(dst)[:n*m.Rows], f32(x)[:n*m.Cols], n, m)
+}
+
+// AddBias implements Backend.
+func (*CPU) AddBias(x Buffer, n int, bias Buffer) {
+	b := f32(bias)
+	kernels.AddBias(f32(x)[:n*len(b)], n, b)
+}
+
+// RMSNorm implements Backend.
+func (*CPU) RMSNorm(dst, x Buffer, n int, weight Buffer, eps float32) {
+	w := f32(weight)
+	kernels.RMSNorm(f32(dst)[:n*len(w)], f32(x)[:n*len(w)], w, n, eps)
+}
+
+// RoPE implements Backend.
+func (*CPU) RoPE(x Buffer, n, heads, headDim int, pos []int, invFreq []float64) {
+	kernels.RoPE(f32(x)[:n*heads*headDim], n, heads, headDim, pos, invFreq)
+}
+
+// Add implements Backend.
+func (*CPU) Add(dst, src Buffer) { kernels.Add(f32(dst), f32(src)) }
+
+// SiLUMul implements Backend.
+func (*CPU) SiLUMul(gate, up Buffer) { kernels.SiLUMul(f32(gate), f32(up)) }
+
+// Sync implements Backend.
+func (*CPU) Sync() error { return nil }
+
+// Close implements Backend.
+func (*CPU) Close() error { return nil }
+
+// Attention implements Backend. Work is split over (position, head) pairs;
+// each worker chunk has its own score buffer.
+func (c *CPU) Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, headDim int) {
+	o, qs, ks, vs := f32(out), f32(q), f32(keys), f32(values)
+	qdim, kvdim := heads*headDim, kvHeads*headDim
+	group := heads / kvHeads
+	scale := float32(1 / math.Sqrt(float64(headDim)))
+	ctx := start + n
+	chunks := kernels.Threads()
+	for len(c.scratch) < chunks {
+		c.scratch = append(c.scratch, nil)
+	}
+	for i := range chunks {
+		if cap(c.scratch[i]) < ctx {
+			c.scratch[i] = make([]float32, ctx+ctx/2)
+		}
+	}
+	total := n * heads
+	kernels.ParallelFor(chunks, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			scores := c.scratch[ch]
+			for job := ch; job < total; job += chunks {
+				i, h := job/heads, job%heads
+				kvh := h / group
+				qrow := qs[i*qdim+h*headDim : i*qdim+(h+1)*headDim]
+				orow := o[i*qdim+h*headDim : i*qdim+(h+1)*headDim]
+				npos := start + i + 1 // causal: positions 0..start+i
+				sc := scores[:npos]
+				for j := range npos {
+					krow := ks[j*kvdim+kvh*headDim : j*kvdim+(kvh+1)*headDim]
+					sc[j] = kernels.Dot(qrow, krow) * scale
+				}
+				kernels.Softmax(sc)
+				clear(orow)
+				for j := range npos {
+					kernels.Axpy(sc[j], vs[j*kvdim+kvh*headDim:j*kvdim+(kvh+1)*headDim], orow)
+				}
+			}
+		}
+	})
+}
+
+var _ Backend = (*CPU)(nil)

@@ -1,0 +1,368 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/taskmatch/taskmatch/tokenizer"
+)
+
+// Mode selects how options are scored.
+type Mode string
+
+const (
+	// ModeFull scores every option by the teacher-forced sum of its tokens'
+	// log-probabilities: exact, one short forward pass per option.
+	ModeFull Mode = "full"
+	// ModeGreedy walks a token trie of the options, taking the most likely
+	// allowed token at each step. It commits to the first token: options
+	// that leave the greedy path are scored only up to where they leave it.
+	// It is cheaper for long option lists that share prefixes.
+	ModeGreedy Mode = "greedy"
+)
+
+// Request is one prompt with the options to choose from.
+type Request struct {
+	// Messages is a chat rendered with the checkpoint's template and the
+	// generation prompt. Message contents never become control tokens.
+	Messages []tokenizer.Message
+	// Prompt is raw text, used when Messages is empty. Special tokens
+	// written in it are recognised.
+	Prompt string
+	// Options are the allowed answers; each is scored as the assistant's
+	// reply followed by the end-of-turn token.
+	Options []string
+	// Mode is ModeFull (the default) or ModeGreedy.
+	Mode Mode
+	// TokenLogProbs asks for the per-token log-probabilities of each option.
+	TokenLogProbs bool
+}
+
+// Ranked is one option's score.
+type Ranked struct {
+	Option        string    `json:"option"`
+	Probability   float64   `json:"probability"`              // softmax over the options' sums
+	LogProb       float64   `json:"logprob"`                  // summed log-probability of its tokens
+	Tokens        int       `json:"tokens"`                   // tokens scored, end-of-turn included
+	TokenLogProbs []float64 `json:"token_logprobs,omitempty"` // per token, when asked
+}
+
+// Result is the answer to a Request.
+type Result struct {
+	Answer       string   `json:"answer"`
+	Ranking      []Ranked `json:"ranking"` // best first
+	PromptTokens int      `json:"prompt_tokens"`
+}
+
+// ErrBadRequest marks errors caused by the request rather than the engine.
+var ErrBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// PromptIDs tokenizes the request's prompt as the engine will evaluate it.
+func (e *Engine) PromptIDs(req *Request) ([]int, error) {
+	if len(req.Messages) > 0 {
+		ids, err := e.Tokenizer.EncodeChat(req.Messages, true)
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		return ids, nil
+	}
+	if req.Prompt == "" {
+		return nil, badRequest("no messages and no prompt")
+	}
+	return e.Tokenizer.Encode(req.Prompt), nil
+}
+
+// OptionIDs tokenizes options as they appear after the generation prompt,
+// each followed by the end-of-turn token(s). Empty or duplicated options are
+// errors.
+func (e *Engine) OptionIDs(options []string) ([][]int, error) {
+	if len(options) == 0 {
+		return nil, badRequest("no options")
+	}
+	eot := e.Tokenizer.EndOfTurn()
+	if len(eot) == 0 {
+		return nil, errors.New("engine: the tokenizer has no end-of-turn token")
+	}
+	seen := map[string]bool{}
+	out := make([][]int, len(options))
+	for i, o := range options {
+		if strings.TrimSpace(o) == "" {
+			return nil, badRequest("option %d is empty", i)
+		}
+		if seen[o] {
+			return nil, badRequest("option %q appears twice", o)
+		}
+		seen[o] = true
+		ids := e.Tokenizer.EncodePlain(o)
+		out[i] = append(ids[:len(ids):len(ids)], eot...)
+	}
+	return out, nil
+}
+
+// Score evaluates the prompt once and scores every option from its KV
+// cache.
+func (e *Engine) Score(ctx context.Context, req *Request) (*Result, error) {
+	prompt, err := e.PromptIDs(req)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := e.OptionIDs(req.Options)
+	if err != nil {
+		return nil, err
+	}
+	longest := 0
+	for _, o := range opts {
+		longest = max(longest, len(o))
+	}
+	if len(prompt)+longest-1 > e.ctxLen {
+		return nil, badRequest("prompt of %d tokens plus an option of %d exceeds the context of %d", len(prompt), longest, e.ctxLen)
+	}
+	s, err := e.acquire(ctx, prompt)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(s)
+	first := make([]float32, e.Config.Vocab)
+	if err := s.prefill(ctx, prompt, first); err != nil {
+		return nil, err
+	}
+	var ranking []Ranked
+	switch req.Mode {
+	case "", ModeFull:
+		ranking, err = e.scoreFull(ctx, s, len(prompt), first, opts, req)
+	case ModeGreedy:
+		ranking, err = e.scoreGreedy(ctx, s, len(prompt), first, opts, req)
+	default:
+		return nil, badRequest("unknown mode %q (want full or greedy)", req.Mode)
+	}
+	// Leave the cache holding the prompt only, for the next request.
+	s.Truncate(len(prompt))
+	if err != nil {
+		return nil, err
+	}
+	return finish(ranking, len(prompt), req.Mode != ModeGreedy), nil
+}
+
+// scoreFull feeds each option after the prompt and sums its tokens'
+// log-probabilities.
+func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float32, opts [][]int, req *Request) ([]Ranked, error) {
+	vocab := e.Config.Vocab
+	lp0 := logSoftmax(first)
+	var bufs [][]float32
+	ranking := make([]Ranked, len(opts))
+	for i, ids := range opts {
+		r := Ranked{Option: req.Options[i], Tokens: len(ids)}
+		tok := []float64{lp0[ids[0]]}
+		if len(ids) > 1 {
+			feed := ids[:len(ids)-1]
+			for len(bufs) < len(feed) {
+				bufs = append(bufs, make([]float32, vocab))
+			}
+			rows := make([]int, len(feed))
+			for j := range rows {
+				rows[j] = j
+			}
+			s.Truncate(plen)
+			if err := s.Forward(ctx, feed, rows, bufs[:len(feed)]); err != nil {
+				s.Truncate(plen)
+				return nil, err
+			}
+			for j := 1; j < len(ids); j++ {
+				tok = append(tok, logProbOf(bufs[j-1], ids[j]))
+			}
+		}
+		for _, v := range tok {
+			r.LogProb += v
+		}
+		if req.TokenLogProbs {
+			r.TokenLogProbs = tok
+		}
+		ranking[i] = r
+	}
+	return ranking, nil
+}
+
+// trieNode is a node of the options' token trie.
+type trieNode struct {
+	children map[int]*trieNode
+	order    []int // child tokens in insertion order
+	options  []int // options whose paths pass through or end here
+	leaf     int   // option ending here, or -1
+}
+
+func buildTrie(opts [][]int) *trieNode {
+	root := &trieNode{children: map[int]*trieNode{}, leaf: -1}
+	for i, ids := range opts {
+		n := root
+		n.options = append(n.options, i)
+		for _, id := range ids {
+			c, ok := n.children[id]
+			if !ok {
+				c = &trieNode{children: map[int]*trieNode{}, leaf: -1}
+				n.children[id] = c
+				n.order = append(n.order, id)
+			}
+			c.options = append(c.options, i)
+			n = c
+		}
+		n.leaf = i
+	}
+	return root
+}
+
+// scoreGreedy descends the trie, choosing the allowed token with the
+// highest logit at each step. An option's probability is the product of its
+// tokens' probabilities renormalised over the allowed tokens at each node on
+// the greedy path; the mass of a branch that leaves the path is shared
+// equally by the options in it. LogProb sums the tokens' log-probabilities
+// that were evaluated: the whole option on the path, up to the branch point
+// off it.
+func (e *Engine) scoreGreedy(ctx context.Context, s *Seq, plen int, first []float32, opts [][]int, req *Request) ([]Ranked, error) {
+	ranking := make([]Ranked, len(opts))
+	for i := range opts {
+		ranking[i] = Ranked{Option: req.Options[i], Probability: 1}
+	}
+	logits := first
+	buf := [][]float32{make([]float32, e.Config.Vocab)}
+	node := buildTrie(opts)
+	s.Truncate(plen)
+	for {
+		lp := logSoftmax(logits)
+		best, bestLP := -1, math.Inf(-1)
+		allowed := math.Inf(-1) // log of the mass of the allowed tokens
+		for _, tok := range node.order {
+			allowed = logAdd(allowed, lp[tok])
+		}
+		for _, tok := range node.order {
+			v := lp[tok]
+			child := node.children[tok]
+			cond := math.Exp(v - allowed) // renormalised over the allowed tokens
+			for _, o := range child.options {
+				ranking[o].LogProb += v
+				ranking[o].Probability *= cond
+				ranking[o].Tokens++
+				if req.TokenLogProbs {
+					ranking[o].TokenLogProbs = append(ranking[o].TokenLogProbs, v)
+				}
+			}
+			if best < 0 || v > bestLP {
+				best, bestLP = tok, v
+			}
+		}
+		// Options off the greedy path keep an equal share of their branch.
+		for _, tok := range node.order {
+			if tok != best {
+				c := node.children[tok]
+				for _, o := range c.options {
+					ranking[o].Probability /= float64(len(c.options))
+				}
+			}
+		}
+		node = node.children[best]
+		if len(node.children) == 0 {
+			break
+		}
+		if err := s.Forward(ctx, []int{best}, []int{0}, buf); err != nil {
+			return nil, err
+		}
+		logits = buf[0]
+	}
+	return ranking, nil
+}
+
+// finish turns the options' sums into probabilities and ranks them. The
+// ranking is stable: equal scores keep the request's order.
+func finish(r []Ranked, promptTokens int, softmax bool) *Result {
+	if softmax {
+		m := math.Inf(-1)
+		for _, x := range r {
+			m = math.Max(m, x.LogProb)
+		}
+		var z float64
+		for i := range r {
+			r[i].Probability = math.Exp(r[i].LogProb - m)
+			z += r[i].Probability
+		}
+		for i := range r {
+			r[i].Probability /= z
+		}
+	}
+	for i := range r {
+		r[i].LogProb = finite(r[i].LogProb)
+		r[i].Probability = finite(r[i].Probability)
+		for j, v := range r[i].TokenLogProbs {
+			r[i].TokenLogProbs[j] = finite(v)
+		}
+	}
+	sort.SliceStable(r, func(i, j int) bool {
+		if r[i].Probability != r[j].Probability {
+			return r[i].Probability > r[j].Probability
+		}
+		return r[i].LogProb > r[j].LogProb
+	})
+	return &Result{Answer: r[0].Option, Ranking: r, PromptTokens: promptTokens}
+}
+
+// finite keeps NaN and infinities out of JSON: -Inf becomes the lowest
+// float64, NaN becomes 0.
+func finite(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	}
+	return v
+}
+
+// logAdd returns log(exp(a) + exp(b)).
+func logAdd(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	if math.IsInf(b, -1) {
+		return a
+	}
+	m := math.Max(a, b)
+	return m + math.Log(math.Exp(a-m)+math.Exp(b-m))
+}
+
+// logSoftmax returns log_softmax(x) in float64.
+func logSoftmax(x []float32) []float64 {
+	out := make([]float64, len(x))
+	lse := logSumExp(x)
+	for i, v := range x {
+		out[i] = float64(v) - lse
+	}
+	return out
+}
+
+func logSumExp(x []float32) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		m = math.Max(m, float64(v))
+	}
+	var sum float64
+	for _, v := range x {
+		sum += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(sum)
+}
+
+// logProbOf is log_softmax(x)[id].
+func logProbOf(x []float32, id int) float64 {
+	return float64(x[id]) - logSumExp(x)
+}
+
+// LogSoftmax returns log_softmax(logits) computed in float64.
+func LogSoftmax(logits []float32) []float64 { return logSoftmax(logits) }
