@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/taskmatch/taskmatch/internal/ckptgen"
@@ -32,6 +34,9 @@ type Options struct {
 	Slots int
 	// Batch is the number of positions per forward step; 0 means 128.
 	Batch int
+	// TokenizerOptional lets a checkpoint without tokenizer files load; such
+	// an engine runs token ids only (Logits, Perf), and Score fails.
+	TokenizerOptional bool
 }
 
 // DemoSpec is the shape of the built-in demo model.
@@ -78,7 +83,10 @@ func Load(opts Options) (*Engine, error) {
 		}
 	} else {
 		if e.Tokenizer, err = tokenizer.Load(opts.Model); err != nil {
-			return nil, err
+			if !opts.TokenizerOptional || !noTokenizerFiles(opts.Model) {
+				return nil, err
+			}
+			e.Tokenizer = nil
 		}
 		if e.ck, err = model.Open(opts.Model); err != nil {
 			return nil, err
@@ -93,7 +101,7 @@ func Load(opts Options) (*Engine, error) {
 		e.ck.Close()
 		return nil, err
 	}
-	if e.Tokenizer.VocabSize() > e.Config.Vocab {
+	if e.Tokenizer != nil && e.Tokenizer.VocabSize() > e.Config.Vocab {
 		e.ck.Close()
 		return nil, fmt.Errorf("engine: tokenizer has %d tokens, model vocabulary only %d", e.Tokenizer.VocabSize(), e.Config.Vocab)
 	}
@@ -132,6 +140,16 @@ func Load(opts Options) (*Engine, error) {
 		e.avail <- struct{}{}
 	}
 	return e, nil
+}
+
+// noTokenizerFiles says whether dir lacks every tokenizer.json form.
+func noTokenizerFiles(dir string) bool {
+	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // plan chooses the backends for the layers.
@@ -236,3 +254,9 @@ func (e *Engine) Close() error {
 	}
 	return e.ck.Close()
 }
+
+// WeightBytes is the size of the model's weights as stored.
+func (e *Engine) WeightBytes() int64 { return e.ck.WeightBytes() }
+
+// Threads is the number of CPU worker threads in use.
+func (e *Engine) Threads() int { return kernels.Threads() }

@@ -67,6 +67,9 @@ func badRequest(format string, args ...any) error {
 
 // PromptIDs tokenizes the request's prompt as the engine will evaluate it.
 func (e *Engine) PromptIDs(req *Request) ([]int, error) {
+	if e.Tokenizer == nil {
+		return nil, errors.New("engine: the model was loaded without a tokenizer")
+	}
 	if len(req.Messages) > 0 {
 		ids, err := e.Tokenizer.EncodeChat(req.Messages, true)
 		if err != nil {
@@ -84,6 +87,9 @@ func (e *Engine) PromptIDs(req *Request) ([]int, error) {
 // each followed by the end-of-turn token(s). Empty or duplicated options are
 // errors.
 func (e *Engine) OptionIDs(options []string) ([][]int, error) {
+	if e.Tokenizer == nil {
+		return nil, errors.New("engine: the model was loaded without a tokenizer")
+	}
 	if len(options) == 0 {
 		return nil, badRequest("no options")
 	}
