@@ -29,9 +29,9 @@ type Spec struct {
 	Vocab        int
 	Tied         bool
 	RopeTheta    float64
-	Llama3Rope   bool    // add Llama 3.1's rope_scaling
-	DType        string  // "BF16" (default), "F16" or "F32"
-	Shards       int     // number of safetensors files; 0 or 1 means one
+	Llama3Rope   bool   // add Llama 3.1's rope_scaling
+	DType        string // "BF16" (default), "F16" or "F32"
+	Shards       int    // number of safetensors files; 0 or 1 means one
 	Seed         uint64
 	MaxPositions int // 0 means 32768
 }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/taskmatch/taskmatch/match"
+)
+
+// gdbmFakeAsker answers every question with its first option.
+type gdbmFakeAsker struct{ calls int }
+
+func (f *gdbmFakeAsker) answer(opts []string) (match.Answer, error) {
+	f.calls++
+	a := match.Answer{Answer: opts[0]}
+	for i, o := range opts {
+		a.Ranking = append(a.Ranking, match.Ranked{Option: o, Probability: 1 / float64(len(opts)), Tokens: i + 1})
+	}
+	return a, nil
+}
+
+func (f *gdbmFakeAsker) Match(_ context.Context, lang string, _ match.Profile, _ match.Task) (match.Answer, error) {
+	return f.answer(match.MatchOptions(lang))
+}
+func (f *gdbmFakeAsker) PairUsers(_ context.Context, lang string, _ match.Task, _, _ match.Profile) (match.Answer, error) {
+	return f.answer(match.PairOptions(lang))
+}
+func (f *gdbmFakeAsker) PairTasks(_ context.Context, lang string, _ match.Profile, _, _ match.Task) (match.Answer, error) {
+	return f.answer(match.PairOptions(lang))
+}
+func (f *gdbmFakeAsker) Choose(_ context.Context, _ string, _ match.Profile, ts []match.Task) (match.Answer, error) {
+	names, err := match.ChooseOptions(ts)
+	if err != nil {
+		return match.Answer{}, err
+	}
+	return f.answer(names)
+}
+
+func gdbmRun(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := runMain(args, &out, &errb); code != want {
+		t.Fatalf("%v: exit %d, want %d; stderr:\n%s", args, code, want, errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+// TestGDBMEndToEnd runs simulate -> analyze -> dataset -> bench (with
+// predictions, and with a model) -> reassign (observed, and with a model).
+func TestGDBMEndToEnd(t *testing.T) {
+	fake := &gdbmFakeAsker{}
+	saved := newAsker
+	newAsker = func(string, []string) (match.Asker, io.Closer, error) { return fake, nil, nil }
+	defer func() { newAsker = saved }()
+
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	gdbmRun(t, 0, "simulate", "--seed", "42", "--out", p("log.csv"), "--tasks-out", p("tasks.json"))
+	gdbmRun(t, 0, "analyze", "--log", p("log.csv"), "--out", p("an"), "--attrs", "education,major")
+	for _, f := range []string{"pairs.csv", "summary.json", "bias.png", "bias.svg"} {
+		if fi, err := os.Stat(p("an/" + f)); err != nil || fi.Size() == 0 {
+			t.Fatalf("analyze: %s: %v", f, err)
+		}
+	}
+	gdbmRun(t, 0, "dataset", "--pairs", p("an/pairs.csv"), "--out", p("ds"), "--tasks", p("tasks.json"))
+	gdbmRun(t, 0, "dataset", "--pairs", p("an/pairs.csv"), "--out", p("ds2"), "--tasks", p("tasks.json"))
+	for _, f := range []string{"test.jsonl", "train.alpaca.json", "train.messages.jsonl", "summary.json", "u_multi.train.jsonl"} {
+		a, _ := os.ReadFile(p("ds/" + f))
+		b, _ := os.ReadFile(p("ds2/" + f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Fatalf("dataset %s: empty or not reproducible", f)
+		}
+	}
+	var sum map[string]match.DatasetSummary
+	raw, _ := os.ReadFile(p("ds/summary.json"))
+	var wrap struct {
+		Sets map[string]match.DatasetSummary
+	}
+	json.Unmarshal(raw, &wrap)
+	sum = wrap.Sets
+	if sum["u_pair"].Test != 316 || sum["t_pair"].Test != 185 || sum["u_multi"].Test != 99 {
+		t.Errorf("dataset summary %+v", sum)
+	}
+
+	// Perfect predictions: the labels.
+	f, _ := os.Open(p("ds/test.jsonl"))
+	entries, err := match.ReadEntries(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var preds bytes.Buffer
+	for _, e := range entries {
+		json.NewEncoder(&preds).Encode(match.Prediction{ID: e.ID, Answer: e.Label})
+	}
+	os.WriteFile(p("preds.jsonl"), preds.Bytes(), 0o644)
+	out := gdbmRun(t, 0, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--predictions", p("preds.jsonl"), "--out", p("bench.json"))
+	if !strings.Contains(out, "overall") {
+		t.Errorf("bench table:\n%s", out)
+	}
+	var rep struct {
+		Overall struct {
+			N   int
+			Acc float64
+		}
+	}
+	raw, _ = os.ReadFile(p("bench.json"))
+	json.Unmarshal(raw, &rep)
+	if rep.Overall.N != len(entries) || rep.Overall.Acc != 1 {
+		t.Errorf("perfect predictions: %s", raw)
+	}
+
+	os.WriteFile(p("bad.jsonl"), []byte(`{"id":"`+entries[0].ID+`","answer":"A"}`+"\n"+`{"id":"nope","answer":"A"}`+"\n"), 0o644)
+	out = gdbmRun(t, 1, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"), "--predictions", p("bad.jsonl"))
+	if !strings.Contains(out, "line 2: unknown id \"nope\"") {
+		t.Errorf("bad predictions: %s", out)
+	}
+
+	// With a model: every entry asked, predictions written next to --out.
+	gdbmRun(t, 0, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"), "--model", "m",
+		"--tasks", p("tasks.json"), "--out", p("model.json"))
+	if fake.calls != len(entries) {
+		t.Errorf("asked %d entries, want %d", fake.calls, len(entries))
+	}
+	if b, err := os.ReadFile(p("model.predictions.jsonl")); err != nil || bytes.Count(b, []byte("\n")) != len(entries) {
+		t.Errorf("model predictions: %v", err)
+	}
+	gdbmRun(t, 0, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--predictions", p("model.predictions.jsonl"))
+
+	out = gdbmRun(t, 0, "reassign", "--pairs", p("an/pairs.csv"), "--out", p("re"))
+	if !strings.Contains(out, "pass_rate") {
+		t.Errorf("reassign: %s", out)
+	}
+	csv, _ := os.ReadFile(p("re/reassign.csv"))
+	if !strings.HasPrefix(string(csv), "group,users,submissions,tasks_kept,pass_rate_before,eart_before,top_tasks,pass_rate_after,eart_after\n") {
+		t.Errorf("reassign.csv:\n%.200s", csv)
+	}
+	gdbmRun(t, 0, "reassign", "--pairs", p("an/pairs.csv"), "--out", p("re2"), "--model", "m", "--top", "2")
+}
+
+func TestGDBMBadInput(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	os.WriteFile(p("empty.csv"), nil, 0o644)
+	os.WriteFile(p("bad.csv"), []byte(
+		"submission_id,user_id,gender,age,education,major,task,review_state,passed,cash,points,submitted_at\n"+
+			"S1,U1,Female,18-29,Ph.D.,Medicine,T,passed,0,1.00,1,2023-01-01\n"), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"analyze", "--log", p("empty.csv"), "--out", p("o")}, 1, "empty file"},
+		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o")}, 1, "line 2: passed is 0 but review_state is passed"},
+		{[]string{"analyze", "--out", p("o")}, 2, "--log and --out are required"},
+		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o"), "--attrs", "height"}, 2, "unknown attribute"},
+		{[]string{"simulate"}, 2, "--out is required"},
+		{[]string{"dataset", "--pairs", p("none.csv"), "--out", p("o"), "--lang", "fr"}, 2, "unknown language"},
+		{[]string{"reassign", "--pairs", p("empty.csv"), "--out", p("o")}, 1, "empty file"},
+		{[]string{"bench", "--data", p("x"), "--pairs", p("y"), "--predictions", p("z"), "--model", "m"}, 2, "cannot be used"},
+	}
+	for _, tt := range tests {
+		out := gdbmRun(t, tt.code, tt.args...)
+		if !strings.Contains(out, "taskmatch "+tt.args[0]+": ") || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: got %q, want %q", tt.args, out, tt.want)
+		}
+	}
+}
+
+func TestBenchModelNotWired(t *testing.T) {
+	saved := newAsker
+	newAsker = nil
+	defer func() { newAsker = saved }()
+	if _, _, err := openAsker("m", nil); err == nil || !strings.Contains(err.Error(), "not wired") {
+		t.Errorf("got %v", err)
+	}
+}
