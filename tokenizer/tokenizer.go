@@ -1,0 +1,573 @@
+// Package tokenizer reads Hugging Face tokenizer.json and
+// tokenizer_config.json files and turns text into token ids and back, in
+// pure Go, with the same ids as the Hugging Face tokenizers library.
+//
+// It implements what Qwen2 and Llama-3 checkpoints use: byte-level BPE
+// (merges stored as "a b" strings or ["a", "b"] pairs, ignore_merges), the
+// NFC normalizer, the Split pre-tokenizer with the Qwen2 or Llama-3 pattern
+// followed by ByteLevel, added and special tokens, the ByteLevel decoder, and
+// the checkpoint's own Jinja chat template.
+//
+// There are two ways to encode text. Encode recognises added tokens written
+// in the text, like Hugging Face encode(text, add_special_tokens=False).
+// EncodePlain never does: use it, or EncodeChat, for text that comes from
+// users, so that a profile containing "<|im_end|>" stays plain text.
+//
+// Not implemented, and reported by Parse as an error: other models
+// (WordPiece, Unigram), byte_fallback, other pre-tokenizer patterns and
+// other normalizers. Added tokens are always matched in the raw text, also
+// those marked "normalized" (Qwen2 and Llama-3 have none).
+//
+// A Tokenizer is safe for concurrent use.
+package tokenizer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Tokenizer encodes text into token ids and decodes ids into text. Create
+// one with Load, LoadFS or Parse.
+type Tokenizer struct {
+	model     *bpe
+	split     splitter
+	normalize *norm.Form // nil: no normalizer
+	added     *addedMatcher
+	addedText map[int]string // id -> content of each added token
+	special   map[int]bool   // ids of added tokens marked special
+	idToToken []string       // id -> token in vocabulary form
+
+	bosID, eosID int // -1 when not set
+	bos, eos     string
+
+	chat      *chatTemplate // nil when the checkpoint has no template
+	endOfTurn []int
+}
+
+// Load reads tokenizer.json (or tokenizer.json.gz) and, when present,
+// tokenizer_config.json and chat_template.jinja from dir.
+func Load(dir string) (*Tokenizer, error) {
+	return LoadFS(os.DirFS(dir), ".")
+}
+
+// LoadFiles reads a tokenizer from the paths of its tokenizer.json (plain
+// or gzipped when the name ends in ".gz") and tokenizer_config.json;
+// configPath may be "", and then the tokenizer has no BOS, EOS or chat
+// template.
+func LoadFiles(tokenizerPath, configPath string) (*Tokenizer, error) {
+	name := filepath.Base(tokenizerPath)
+	dir := os.DirFS(filepath.Dir(tokenizerPath))
+	tj, err := readMaybeGzip(dir, ".", strings.TrimSuffix(name, ".gz"))
+	if err != nil {
+		return nil, err
+	}
+	var cfg []byte
+	if configPath != "" {
+		if cfg, err = os.ReadFile(configPath); err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+	}
+	return Parse(tj, cfg)
+}
+
+// LoadFS is Load for a directory of a file system, such as an embed.FS.
+func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
+	tj, err := readMaybeGzip(fsys, dir, "tokenizer.json")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := fs.ReadFile(fsys, pathJoin(dir, "tokenizer_config.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	t, err := Parse(tj, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Newer checkpoints keep the template in its own file.
+	if t.chat == nil {
+		src, err := fs.ReadFile(fsys, pathJoin(dir, "chat_template.jinja"))
+		if err == nil {
+			if err := t.SetChatTemplate(string(src)); err != nil {
+				return nil, err
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func pathJoin(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// readMaybeGzip reads name from dir, or name+".gz" decompressed when name
+// is missing.
+func readMaybeGzip(fsys fs.FS, dir, name string) ([]byte, error) {
+	data, err := fs.ReadFile(fsys, pathJoin(dir, name))
+	if err == nil {
+		return data, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	f, gzErr := fsys.Open(pathJoin(dir, name+".gz"))
+	if gzErr != nil {
+		return nil, fmt.Errorf("tokenizer: no %s or %s.gz in %s", name, name, filepath.FromSlash(dir))
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s.gz: %w", name, err)
+	}
+	data, err = io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s.gz: %w", name, err)
+	}
+	return data, nil
+}
+
+// The parts of tokenizer.json that this package reads.
+type fileJSON struct {
+	AddedTokens  []addedTokenJSON `json:"added_tokens"`
+	Normalizer   json.RawMessage  `json:"normalizer"`
+	PreTokenizer json.RawMessage  `json:"pre_tokenizer"`
+	Decoder      json.RawMessage  `json:"decoder"`
+	Model        struct {
+		Type                    string          `json:"type"`
+		Vocab                   map[string]int  `json:"vocab"`
+		Merges                  json.RawMessage `json:"merges"`
+		IgnoreMerges            bool            `json:"ignore_merges"`
+		ByteFallback            bool            `json:"byte_fallback"`
+		Dropout                 *float64        `json:"dropout"`
+		ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
+		EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
+	} `json:"model"`
+}
+
+type addedTokenJSON struct {
+	ID         int    `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	LStrip     bool   `json:"lstrip"`
+	RStrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+// The parts of tokenizer_config.json that this package reads.
+type configJSON struct {
+	BOSToken     tokenField      `json:"bos_token"`
+	EOSToken     tokenField      `json:"eos_token"`
+	ChatTemplate json.RawMessage `json:"chat_template"`
+}
+
+// tokenField is a special token in tokenizer_config.json: a string, null,
+// or an object with a "content" field.
+type tokenField string
+
+func (f *tokenField) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		*f = tokenField(s)
+		return nil
+	}
+	var obj struct {
+		Content string `json:"content"`
+	}
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return errors.New("special token is neither a string nor an object with content")
+	}
+	*f = tokenField(obj.Content)
+	return nil
+}
+
+// Parse builds a Tokenizer from the contents of tokenizer.json and
+// tokenizer_config.json; config may be nil, and then the tokenizer has no
+// BOS, EOS or chat template. It returns an error for a file it cannot read
+// or for a model, normalizer, pre-tokenizer or decoder it does not
+// implement.
+func Parse(tokenizerJSON, config []byte) (*Tokenizer, error) {
+	var f fileJSON
+	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
+	}
+	t := &Tokenizer{bosID: -1, eosID: -1}
+	var err error
+	if t.model, err = newBPE(&f); err != nil {
+		return nil, err
+	}
+	if t.normalize, err = parseNormalizer(f.Normalizer); err != nil {
+		return nil, err
+	}
+	if t.split, err = parsePreTokenizer(f.PreTokenizer); err != nil {
+		return nil, err
+	}
+	if err := checkDecoder(f.Decoder); err != nil {
+		return nil, err
+	}
+
+	// The id -> token table covers the vocabulary and the added tokens.
+	size := 0
+	for _, id := range f.Model.Vocab {
+		size = max(size, id+1)
+	}
+	for _, a := range f.AddedTokens {
+		if a.ID < 0 || a.ID >= maxID {
+			return nil, fmt.Errorf("tokenizer: added token %q has id %d out of range", a.Content, a.ID)
+		}
+		size = max(size, a.ID+1)
+	}
+	t.idToToken = make([]string, size)
+	for tok, id := range f.Model.Vocab {
+		t.idToToken[id] = tok
+	}
+	t.addedText = make(map[int]string, len(f.AddedTokens))
+	t.special = make(map[int]bool)
+	for _, a := range f.AddedTokens {
+		if a.Content == "" {
+			return nil, fmt.Errorf("tokenizer: added token %d is empty", a.ID)
+		}
+		t.idToToken[a.ID] = a.Content
+		t.addedText[a.ID] = a.Content
+		if a.Special {
+			t.special[a.ID] = true
+		}
+	}
+	t.added = newAddedMatcher(f.AddedTokens)
+
+	if config != nil {
+		if err := t.parseConfig(config); err != nil {
+			return nil, err
+		}
+	}
+	t.endOfTurn = t.findEndOfTurn()
+	return t, nil
+}
+
+func (t *Tokenizer) parseConfig(config []byte) error {
+	var c configJSON
+	if err := json.Unmarshal(config, &c); err != nil {
+		return fmt.Errorf("tokenizer: tokenizer_config.json: %w", err)
+	}
+	t.bos, t.eos = string(c.BOSToken), string(c.EOSToken)
+	if t.bos != "" {
+		id, ok := t.TokenID(t.bos)
+		if !ok {
+			return fmt.Errorf("tokenizer: bos_token %q is not in the vocabulary", t.bos)
+		}
+		t.bosID = id
+	}
+	if t.eos != "" {
+		id, ok := t.TokenID(t.eos)
+		if !ok {
+			return fmt.Errorf("tokenizer: eos_token %q is not in the vocabulary", t.eos)
+		}
+		t.eosID = id
+	}
+	src, err := templateSource(c.ChatTemplate)
+	if err != nil {
+		return err
+	}
+	if src != "" {
+		return t.SetChatTemplate(src)
+	}
+	return nil
+}
+
+// templateSource returns chat_template, which is either a string or a list
+// of {"name", "template"} objects, of which the one named "default" is used.
+func templateSource(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var list []struct {
+		Name     string `json:"name"`
+		Template string `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return "", errors.New("tokenizer: chat_template is neither a string " +
+			"nor a list of named templates")
+	}
+	for _, e := range list {
+		if e.Name == "default" {
+			return e.Template, nil
+		}
+	}
+	return "", errors.New("tokenizer: chat_template has no template named \"default\"")
+}
+
+// maxID bounds token ids, so that a corrupt file cannot make Parse
+// allocate an id table of any size.
+const maxID = 1 << 24
+
+func newBPE(f *fileJSON) (*bpe, error) {
+	m := &f.Model
+	switch {
+	case m.Type != "" && m.Type != "BPE":
+		return nil, fmt.Errorf("tokenizer: model type %q is not supported (only BPE)", m.Type)
+	case m.ByteFallback:
+		return nil, errors.New("tokenizer: BPE byte_fallback is not supported")
+	case m.Dropout != nil && *m.Dropout != 0:
+		return nil, errors.New("tokenizer: BPE dropout is not supported")
+	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
+		return nil, errors.New("tokenizer: BPE continuing_subword_prefix is not supported")
+	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
+		return nil, errors.New("tokenizer: BPE end_of_word_suffix is not supported")
+	case len(m.Vocab) == 0:
+		return nil, errors.New("tokenizer: tokenizer.json has an empty vocabulary")
+	}
+	for tok, id := range m.Vocab {
+		if id < 0 || id >= maxID {
+			return nil, fmt.Errorf("tokenizer: token %q has id %d out of range", tok, id)
+		}
+	}
+
+	pairs, err := parseMerges(m.Merges)
+	if err != nil {
+		return nil, err
+	}
+	b := &bpe{
+		vocab:        m.Vocab,
+		merges:       make(map[uint64]merge, len(pairs)),
+		ignoreMerges: m.IgnoreMerges,
+		bytes:        newByteLevel(),
+		cache:        newPieceCache(),
+	}
+	for c := range b.byteIDs {
+		b.byteIDs[c] = -1
+		if id, ok := m.Vocab[string(b.bytes.encR[c])]; ok {
+			b.byteIDs[c] = id
+		}
+	}
+	for rank, p := range pairs {
+		left, okL := m.Vocab[p[0]]
+		right, okR := m.Vocab[p[1]]
+		id, okM := m.Vocab[p[0]+p[1]]
+		if !okL || !okR || !okM {
+			return nil, fmt.Errorf("tokenizer: merge %d (%q %q) uses a token "+
+				"that is not in the vocabulary", rank, p[0], p[1])
+		}
+		key := pairKey(left, right)
+		if _, dup := b.merges[key]; !dup {
+			b.merges[key] = merge{rank: int32(rank), id: int32(id)}
+		}
+	}
+	return b, nil
+}
+
+// parseMerges reads the merges in either stored form: "a b" strings or
+// ["a", "b"] pairs.
+func parseMerges(raw json.RawMessage) ([][2]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var strs []string
+	if err := json.Unmarshal(raw, &strs); err == nil {
+		pairs := make([][2]string, len(strs))
+		for i, s := range strs {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok {
+				return nil, fmt.Errorf("tokenizer: merge %d (%q) is not two tokens", i, s)
+			}
+			pairs[i] = [2]string{a, b}
+		}
+		return pairs, nil
+	}
+	var lists [][]string
+	if err := json.Unmarshal(raw, &lists); err != nil {
+		return nil, errors.New("tokenizer: merges are neither \"a b\" strings nor [a, b] pairs")
+	}
+	pairs := make([][2]string, len(lists))
+	for i, l := range lists {
+		if len(l) != 2 {
+			return nil, fmt.Errorf("tokenizer: merge %d has %d tokens, not 2", i, len(l))
+		}
+		pairs[i] = [2]string{l[0], l[1]}
+	}
+	return pairs, nil
+}
+
+// component is the "type" of a normalizer, pre-tokenizer or decoder, with
+// the fields this package reads.
+type component struct {
+	Type          string          `json:"type"`
+	Normalizers   json.RawMessage `json:"normalizers"`
+	Pretokenizers json.RawMessage `json:"pretokenizers"`
+	Decoders      json.RawMessage `json:"decoders"`
+	Pattern       struct {
+		Regex  *string `json:"Regex"`
+		String *string `json:"String"`
+	} `json:"pattern"`
+	Behavior       string `json:"behavior"`
+	Invert         bool   `json:"invert"`
+	AddPrefixSpace bool   `json:"add_prefix_space"`
+	UseRegex       *bool  `json:"use_regex"`
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+// parseNormalizer accepts no normalizer, one of NFC, NFD, NFKC and NFKD, or
+// a Sequence holding at most one of them.
+func parseNormalizer(raw json.RawMessage) (*norm.Form, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var c component
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("tokenizer: normalizer: %w", err)
+	}
+	forms := map[string]norm.Form{
+		"NFC": norm.NFC, "NFD": norm.NFD, "NFKC": norm.NFKC, "NFKD": norm.NFKD,
+	}
+	if f, ok := forms[c.Type]; ok {
+		return &f, nil
+	}
+	if c.Type == "Sequence" {
+		var seq []json.RawMessage
+		if err := json.Unmarshal(c.Normalizers, &seq); err != nil {
+			return nil, fmt.Errorf("tokenizer: normalizer sequence: %w", err)
+		}
+		switch len(seq) {
+		case 0:
+			return nil, nil
+		case 1:
+			return parseNormalizer(seq[0])
+		}
+	}
+	return nil, fmt.Errorf("tokenizer: normalizer %s is not supported", compact(raw))
+}
+
+// parsePreTokenizer accepts a Sequence of a Split with the Qwen2 or
+// Llama-3 pattern (Isolated, not inverted) and a ByteLevel step without its
+// own regex or prefix space.
+func parsePreTokenizer(raw json.RawMessage) (splitter, error) {
+	unsupported := fmt.Errorf("tokenizer: pre-tokenizer %s is not supported", compact(raw))
+	var c component
+	if isNull(raw) || json.Unmarshal(raw, &c) != nil || c.Type != "Sequence" {
+		return splitter{}, unsupported
+	}
+	var seq []component
+	if err := json.Unmarshal(c.Pretokenizers, &seq); err != nil || len(seq) != 2 {
+		return splitter{}, unsupported
+	}
+	s, bl := seq[0], seq[1]
+	if s.Type != "Split" || s.Pattern.Regex == nil || s.Behavior != "Isolated" || s.Invert {
+		return splitter{}, unsupported
+	}
+	if bl.Type != "ByteLevel" || bl.AddPrefixSpace || bl.UseRegex == nil || *bl.UseRegex {
+		return splitter{}, unsupported
+	}
+	switch *s.Pattern.Regex {
+	case patternQwen2:
+		return splitter{maxDigits: 1}, nil
+	case patternLlama:
+		return splitter{maxDigits: 3}, nil
+	}
+	return splitter{}, fmt.Errorf("tokenizer: Split pattern %q is not supported", *s.Pattern.Regex)
+}
+
+// checkDecoder accepts a ByteLevel decoder, alone or as the only member of
+// a Sequence.
+func checkDecoder(raw json.RawMessage) error {
+	var c component
+	if !isNull(raw) && json.Unmarshal(raw, &c) == nil {
+		if c.Type == "ByteLevel" {
+			return nil
+		}
+		var seq []json.RawMessage
+		if c.Type == "Sequence" && json.Unmarshal(c.Decoders, &seq) == nil && len(seq) == 1 {
+			return checkDecoder(seq[0])
+		}
+	}
+	return fmt.Errorf("tokenizer: decoder %s is not supported (only ByteLevel)", compact(raw))
+}
+
+// compact returns raw JSON on one line, shortened for error messages.
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil || b.Len() == 0 {
+		return "null"
+	}
+	s := b.String()
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// VocabSize returns the number of token ids: one more than the largest id
+// of the vocabulary and the added tokens. A model's embedding matrix may
+// have more rows than this.
+func (t *Tokenizer) VocabSize() int { return len(t.idToToken) }
+
+// TokenID returns the id of a token. s is an added token's content (such
+// as "<|im_end|>") or a vocabulary entry in its byte-level form, where a
+// space is "Ġ" (so " world" is "Ġworld").
+func (t *Tokenizer) TokenID(s string) (int, bool) {
+	if id, ok := t.added.ids[s]; ok {
+		return id, true
+	}
+	id, ok := t.model.vocab[s]
+	return id, ok
+}
+
+// Token returns the token of id in the form TokenID takes, or "" when id
+// is out of range or unused.
+func (t *Tokenizer) Token(id int) string {
+	if id < 0 || id >= len(t.idToToken) {
+		return ""
+	}
+	return t.idToToken[id]
+}
+
+// IsSpecial reports whether id is an added token marked special, such as
+// "<|im_end|>" or "<|begin_of_text|>".
+func (t *Tokenizer) IsSpecial(id int) bool { return t.special[id] }
+
+// AddedTokens returns the ids of all added tokens, in increasing order.
+func (t *Tokenizer) AddedTokens() []int {
+	ids := make([]int, 0, len(t.addedText))
+	for id := range t.addedText {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// BOS returns the id of bos_token from tokenizer_config.json, or false
+// when it is not set (Qwen2 has none).
+func (t *Tokenizer) BOS() (int, bool) { return t.bosID, t.bosID >= 0 }
+
+// EOS returns the id of eos_token from tokenizer_config.json, or false
+// when it is not set.
+func (t *Tokenizer) EOS() (int, bool) { return t.eosID, t.eosID >= 0 }
+
+// EndOfTurn returns the token ids that close an assistant turn in the chat
+// template: the text the template writes after an assistant message's
+// content up to and including its first added token ("<|im_end|>" for
+// Qwen2, "<|eot_id|>" for Llama-3). Without a chat template, or when the
+// template writes no added token there, it returns EOS, or nil when there
+// is no EOS either.
+func (t *Tokenizer) EndOfTurn() []int { return slices.Clone(t.endOfTurn) }
