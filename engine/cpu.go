@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"sync"
 
 	"github.com/taskmatch/taskmatch/kernels"
 )
@@ -10,11 +11,19 @@ func init() {
 	RegisterBackend("cpu", func(int) (Backend, error) { return &CPU{}, nil })
 }
 
+// The CPU backend's methods are safe for concurrent use by different
+// sequences: buffers belong to sequences, weights are read-only and the
+// attention scratch is taken per call.
+
 // CPU is the pure-Go backend: buffers are float32 slices and weights are
 // used in place (memory-mapped or on the heap).
 type CPU struct {
-	scratch [][]float32 // per-worker attention scores, grown on demand
+	scratch sync.Pool // of *attnScratch: per-call attention scores, reused
 }
+
+// attnScratch holds one score buffer per worker chunk of an Attention call.
+// Sequences that run at once on one backend each take their own.
+type attnScratch struct{ scores [][]float32 }
 
 type cpuBuf []float32
 
@@ -101,18 +110,23 @@ func (c *CPU) Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, h
 	scale := float32(1 / math.Sqrt(float64(headDim)))
 	ctx := start + n
 	chunks := kernels.Threads()
-	for len(c.scratch) < chunks {
-		c.scratch = append(c.scratch, nil)
+	sc, _ := c.scratch.Get().(*attnScratch)
+	if sc == nil {
+		sc = &attnScratch{}
+	}
+	defer c.scratch.Put(sc)
+	for len(sc.scores) < chunks {
+		sc.scores = append(sc.scores, nil)
 	}
 	for i := range chunks {
-		if cap(c.scratch[i]) < ctx {
-			c.scratch[i] = make([]float32, ctx+ctx/2)
+		if cap(sc.scores[i]) < ctx {
+			sc.scores[i] = make([]float32, ctx+ctx/2)
 		}
 	}
 	total := n * heads
 	kernels.ParallelFor(chunks, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			scores := c.scratch[ch]
+			scores := sc.scores[ch]
 			for job := ch; job < total; job += chunks {
 				i, h := job/heads, job%heads
 				kvh := h / group

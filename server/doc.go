@@ -1,0 +1,34 @@
+// Package server serves the task-matching model over HTTP.
+//
+// A Service joins a loaded engine.Engine with the matching prompts of
+// package match: it implements match.Asker (the four matching questions,
+// each rendered as the user message of a chat and scored against its
+// allowed answers) and scores raw requests (Score). Do and DoLine run the
+// JSON request bodies of the HTTP API, strictly decoded, so that the HTTP
+// handler and the "taskmatch score" command share one code path.
+//
+// A Handler is the http.Handler of the API:
+//
+//	POST /v1/match   {"profile": P, "task": T, "lang": "en"|"zh"}      -> "Yes" | "No" (是 | 否)
+//	POST /v1/pair    {"task": T, "a": P, "b": P, "lang": ...}           -> "A" | "B"
+//	                 {"profile": P, "a": T, "b": T, "lang": ...}        -> "A" | "B"
+//	POST /v1/choose  {"profile": P, "tasks": [T, ...], "lang": ...}    -> a task name
+//	POST /v1/score   {"messages": [...] | "prompt": "...", "options": [...],
+//	                  "mode": "full"|"greedy", "token_logprobs": bool} -> an option
+//	GET  /healthz    200 once the model is loaded, 503 before
+//	GET  /v1/model   the model's description (ModelInfo)
+//
+// Every answer is a Result: {"answer", "ranking": [{"option",
+// "probability", "logprob", "tokens"}, ...], "prompt_tokens"}, best first.
+// Every error is {"error": {"code", "message"}} with the status of its
+// Error: 400 (bad JSON or fields, too many options, too long a prompt), 404,
+// 405, 413 (body too large), 429 (queue full), 500, 503 (not ready, or the
+// request's deadline passed). JSON never holds NaN or infinities.
+//
+// The handler admits at most Config.Queue requests at once (running plus
+// waiting for a sequence of the engine); one more gets 429. Each request
+// runs under Config.Timeout; a client that goes away cancels its work. It
+// logs one line per request (id, endpoint, prompt tokens, latency, status)
+// with log/slog. Serve runs a handler on a listener until its context ends,
+// then finishes the requests in flight.
+package server
