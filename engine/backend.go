@@ -100,10 +100,15 @@ func Backends() []string {
 	return names
 }
 
-func newBackend(kind string, i int) (Backend, error) {
+func backendFactory(kind string) (BackendFactory, bool) {
 	backendsMu.Lock()
+	defer backendsMu.Unlock()
 	f, ok := backends[kind]
-	backendsMu.Unlock()
+	return f, ok
+}
+
+func newBackend(kind string, i int) (Backend, error) {
+	f, ok := backendFactory(kind)
 	if !ok {
 		return nil, fmt.Errorf("engine: no backend %q in this build (have %v)", kind, Backends())
 	}

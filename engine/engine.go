@@ -57,7 +57,9 @@ type Engine struct {
 	Demo      bool     // the built-in demo model
 	Adapters  []string // merged adapter directories
 	Device    string   // where the layers run, e.g. "cpu"
-	DType     string   // weight dtype, e.g. "BF16"
+	// DeviceNote says why "auto" chose Device, when that is worth logging.
+	DeviceNote string
+	DType      string // weight dtype, e.g. "BF16"
 
 	weights *model.Weights
 	ck      *model.Checkpoint
@@ -111,12 +113,12 @@ func Load(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: tokenizer has %d tokens, model vocabulary only %d", e.Tokenizer.VocabSize(), e.Config.Vocab)
 	}
 	e.DType = e.weights.Embed.DType.String()
-	pl, err := plan(opts.Device, e.Config)
+	pl, note, err := plan(opts.Device, e.Config)
 	if err != nil {
 		e.ck.Close()
 		return nil, err
 	}
-	e.Device = pl.Backends[0].Name()
+	e.Device, e.DeviceNote = pl.Backends[0].Name(), note
 	if e.net, err = NewNet(e.weights, pl); err != nil {
 		e.ck.Close()
 		return nil, err
@@ -157,22 +159,37 @@ func noTokenizerFiles(dir string) bool {
 	return true
 }
 
-// plan chooses the backends for the layers.
-func plan(device string, c *model.Config) (Placement, error) {
+// plan chooses the backends for the layers. "auto" takes the GPUs that
+// NVML finds when this build has a CUDA backend, else the CPU; note says
+// why.
+func plan(device string, c *model.Config) (pl Placement, note string, err error) {
 	switch device {
-	case "", "auto", "cpu":
-	default:
-		b, err := newBackend(device, 0)
-		if err != nil {
-			return Placement{}, err
+	case "", "auto":
+		gpus, gerr := DiscoverGPUs()
+		switch {
+		case gerr != nil:
+			note = "no NVIDIA GPU found (" + gerr.Error() + "), running on the CPU"
+		case len(gpus) == 0:
+			note = "NVML lists no GPU, running on the CPU"
+		default:
+			if _, ok := backendFactory("cuda"); !ok {
+				note = fmt.Sprintf("%d NVIDIA GPU(s) found, but this build has no CUDA backend: running on the CPU", len(gpus))
+			}
 		}
-		return Placement{Backends: []Backend{b}, Layers: []int{c.Layers}}, nil
+		device = "cpu"
+	case "cpu":
+	case "cuda":
+		if _, ok := backendFactory("cuda"); !ok {
+			return Placement{}, "", errors.New("engine: this build has no CUDA backend (use --device cpu or auto)")
+		}
+	default:
+		return Placement{}, "", fmt.Errorf("engine: unknown device %q (want auto, cpu or cuda)", device)
 	}
-	b, err := newBackend("cpu", 0)
+	b, err := newBackend(device, 0)
 	if err != nil {
-		return Placement{}, err
+		return Placement{}, "", err
 	}
-	return Placement{Backends: []Backend{b}, Layers: []int{c.Layers}}, nil
+	return Placement{Backends: []Backend{b}, Layers: []int{c.Layers}}, note, nil
 }
 
 // ContextLen is the number of positions a sequence can hold.

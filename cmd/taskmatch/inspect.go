@@ -35,6 +35,7 @@ type inspectReport struct {
 	WeightBytes  int64            `json:"weight_bytes"`
 	Memory       engine.MemoryEst `json:"serving_memory"`
 	Adapters     []any            `json:"adapters,omitempty"`
+	Plan         *engine.Plan     `json:"gpu_plan,omitempty"`
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	ctxLen := fs.Int("context", 4096, "positions per sequence for the memory estimate")
 	slots := fs.Int("slots", 1, "sequences kept at once for the memory estimate")
 	asJSON := fs.Bool("json", false, "print JSON")
+	gpus := fs.String("gpus", "", `plan the layers over GPUs: "auto" (the GPUs NVML finds) or e.g. "4x24GiB"`)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -85,6 +87,30 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		ctx = *ctxLen
 	}
 	r.Memory = engine.EstimateMemory(c, r.WeightBytes+extra, ctx, *slots, 128)
+	if *gpus != "" {
+		var devs []engine.GPU
+		var err error
+		if *gpus == "auto" {
+			devs, err = engine.DiscoverGPUs()
+		} else {
+			devs, err = engine.ParseGPUs(*gpus)
+		}
+		if err != nil {
+			return failf(stderr, "inspect", "%v", err)
+		}
+		layerBytes := int64(0)
+		for _, m := range model.Modules {
+			out, in := c.ModuleShape(m)
+			layerBytes += int64(out) * int64(in) * int64(w.Layers[0].Q.W.DType.Size())
+		}
+		layerBytes += extra / int64(max(c.Layers, 1))
+		embed := int64(c.Vocab) * int64(c.Hidden) * int64(w.Embed.DType.Size())
+		// The last GPU holds the output layer, a copy of the embedding when tied.
+		output := embed
+		if r.Plan, err = engine.PlanLayers(c, layerBytes, embed, output, ctx, *slots, devs, 1<<30); err != nil {
+			return failf(stderr, "inspect", "%v", err)
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -116,6 +142,12 @@ func printReport(w io.Writer, r *inspectReport) {
 	m := r.Memory
 	fmt.Fprintf(w, "serving memory %s = weights %s + KV cache %s (%d positions x %d slots) + buffers %s\n",
 		human(m.Total), human(m.Weights), human(m.KVCache), m.Context, m.Slots, human(m.Buffers))
+	if p := r.Plan; p != nil {
+		for i, g := range p.GPUs {
+			fmt.Fprintf(w, "gpu %d          %s: %d layers, %s of %s free (1 GiB reserved)\n",
+				g.Index, g.Name, p.Layers[i], human(p.Bytes[i]), human(g.FreeBytes))
+		}
+	}
 	for _, a := range r.Adapters {
 		b, _ := json.Marshal(a)
 		fmt.Fprintf(w, "adapter        %s\n", b)
