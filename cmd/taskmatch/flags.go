@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/taskmatch/taskmatch/engine"
 )
 
 // multiFlag collects a repeatable string flag such as --adapter.
@@ -24,4 +26,31 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 func failf(stderr io.Writer, cmd string, format string, args ...any) int {
 	fmt.Fprintf(stderr, "taskmatch %s: %s\n", cmd, fmt.Sprintf(format, args...))
 	return 1
+}
+
+// engineFlags are the engine options shared by serve and score.
+type engineFlags struct {
+	context     *int
+	mergedDType *string
+}
+
+func addEngineFlags(fs *flag.FlagSet) engineFlags {
+	return engineFlags{
+		context: fs.Int("context", 0, "positions per sequence: prompt plus the longest option (0: the model's, at most 4096)"),
+		mergedDType: fs.String("merged-dtype", "f32",
+			`dtype of the matrices an adapter changes: "f32" (exact) or "base" (the checkpoint's dtype, half the memory)`),
+	}
+}
+
+// apply sets the options from the flags.
+func (f engineFlags) apply(o *engine.Options) error {
+	o.Context = *f.context
+	switch *f.mergedDType {
+	case "f32":
+	case "base":
+		o.MergeInBaseDType = true
+	default:
+		return fmt.Errorf("--merged-dtype must be f32 or base, got %q", *f.mergedDType)
+	}
+	return nil
 }

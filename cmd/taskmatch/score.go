@@ -36,6 +36,7 @@ func runScore(args []string, stdout, stderr io.Writer) int {
 	outPath := fs.String("out", "-", "output JSONL file (- for stdout)")
 	device := fs.String("device", "auto", "where to run the model: auto, cpu or cuda")
 	threads := fs.Int("threads", 0, "CPU threads (0: one per core)")
+	ef := addEngineFlags(fs)
 	templates := fs.String("templates", "", "JSON file replacing prompt templates (see package match)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -70,6 +71,9 @@ func runScore(args []string, stdout, stderr io.Writer) int {
 		return failf(stderr, "score", "%v", err)
 	}
 	opts := engine.Options{Model: *modelDir, Adapters: adapters, Device: *device, Threads: *threads}
+	if err := ef.apply(&opts); err != nil {
+		return failf(stderr, "score", "%v", err)
+	}
 	svc, err := openService(log, opts, tpl, server.Limits{})
 	if err != nil {
 		return failf(stderr, "score", "%v", err)

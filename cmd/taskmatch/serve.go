@@ -29,6 +29,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	device := fs.String("device", "auto", "where to run the model: auto, cpu or cuda")
 	threads := fs.Int("threads", 0, "CPU threads (0: one per core)")
+	ef := addEngineFlags(fs)
 	slots := fs.Int("slots", 1, "sequences scored at once, each with its own KV cache")
 	templates := fs.String("templates", "", "JSON file replacing prompt templates (see package match)")
 	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest request body in bytes (413 above)")
@@ -67,6 +68,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	go func() {
 		opts := engine.Options{Model: *modelDir, Adapters: adapters, Device: *device,
 			Threads: *threads, Slots: *slots}
+		if err := ef.apply(&opts); err != nil {
+			loaded <- loadResult{nil, err}
+			return
+		}
 		lim := server.Limits{MaxBody: *maxBody, MaxOptions: *maxOptions, MaxPromptTokens: *maxPrompt}
 		svc, err := openService(log, opts, tpl, lim)
 		loaded <- loadResult{svc, err}
