@@ -135,6 +135,35 @@ func TestGDBMEndToEnd(t *testing.T) {
 	gdbmRun(t, 0, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
 		"--predictions", p("model.predictions.jsonl"))
 
+	// With the built-in demo model (no --model), through the real engine,
+	// on the first entries of each set to keep the test short.
+	newAsker = saved
+	var few bytes.Buffer
+	perKind := map[string]int{}
+	for _, e := range entries {
+		if perKind[e.Kind] < 4 {
+			perKind[e.Kind]++
+			json.NewEncoder(&few).Encode(e)
+		}
+	}
+	os.WriteFile(p("few.jsonl"), few.Bytes(), 0o644)
+	gdbmRun(t, 0, "bench", "--data", p("few.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--tasks", p("tasks.json"), "--out", p("demo.json"))
+	var demoRep struct {
+		Sets    map[string]struct{ N, Invalid int }
+		Overall struct{ N int }
+	}
+	raw, _ = os.ReadFile(p("demo.json"))
+	if err := json.Unmarshal(raw, &demoRep); err != nil || demoRep.Overall.N != 16 {
+		t.Errorf("demo model bench: %v\n%s", err, raw)
+	}
+	for set, r := range demoRep.Sets {
+		if r.Invalid != 0 {
+			t.Errorf("demo model bench: %s has %d invalid answers (constrained answers are always valid)", set, r.Invalid)
+		}
+	}
+	newAsker = func(string, []string) (match.Asker, io.Closer, error) { return fake, nil, nil }
+
 	out = gdbmRun(t, 0, "reassign", "--pairs", p("an/pairs.csv"), "--out", p("re"))
 	if !strings.Contains(out, "pass_rate") {
 		t.Errorf("reassign: %s", out)
