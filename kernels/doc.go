@@ -38,12 +38,23 @@
 //
 // # Implementations
 //
-// Everything is pure Go: no cgo and no assembly. The inner loops of MatMul
-// and Dot live in small micro-kernels in kernel_generic.go, written with
-// four to six independent accumulators. They are the portable
-// implementation and the reference that SIMD versions, added later behind
-// build tags, must match. The tests check every kernel against a plain
-// float64 loop over several sizes, with stated tolerances. Because
-// summation order differs from PyTorch's, results agree with it to float32
-// rounding, not bit for bit.
+// The inner loops of MatMul, Dot and Axpy live in small micro-kernels. The
+// portable ones, in kernel_generic.go, are plain Go written with four to
+// six independent accumulators; they are the reference and the fallback.
+// On amd64 CPUs with AVX2, FMA and F16C, assembly kernels
+// (kernel_amd64.s) are chosen at run time with golang.org/x/sys/cpu; the
+// purego or noasm build tag forces the portable kernels, and other
+// architectures always use them. Implementation names the one in use.
+//
+// Each implementation has one canonical summation order for the dot
+// product behind an output element of MatMul, followed by all of its paths
+// (one position or many, whole blocks or remainders, any thread count):
+// one sequential float32 accumulator for the portable kernels, eight FMA
+// lanes with a fixed final reduction for AVX2. So within one
+// implementation a row's result never depends on how the product was
+// split, while two implementations agree only to float32 rounding. The
+// tests run every available implementation against a plain float64 loop
+// over several sizes, with stated tolerances. Because summation order
+// differs from PyTorch's, results agree with it to float32 rounding, not
+// bit for bit.
 package kernels

@@ -60,3 +60,28 @@ func mustPanic(t *testing.T, f func()) {
 	}()
 	f()
 }
+
+// forEachImplementation runs f as a subtest named after each implementation
+// this machine can run (the assembly kernels if any, and always the
+// portable ones), with that implementation in use.
+func forEachImplementation(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, im := range implementations {
+		t.Run(im.name, func(t *testing.T) {
+			defer useImplementation(useImplementation(im))
+			f(t)
+		})
+	}
+}
+
+// benchImplementations is forEachImplementation for benchmarks, so that
+// one run reports the speed of every implementation side by side.
+func benchImplementations(b *testing.B, f func(b *testing.B)) {
+	b.Helper()
+	for _, im := range implementations {
+		b.Run(im.name, func(b *testing.B) {
+			defer useImplementation(useImplementation(im))
+			f(b)
+		})
+	}
+}

@@ -9,9 +9,9 @@ import (
 // are plain Go; the compiler does not vectorise them, so their speed comes
 // from independent accumulators (the float adds of different products
 // overlap in the pipeline) and from loading each value once for several
-// products. An assembly version of a micro-kernel would go in a file such
-// as kernel_amd64.s, with this file kept behind a purego build tag as the
-// reference. The tests compare them with plain float64 loops.
+// products. They form the implementation pureGo (impl.go), the reference
+// and fallback for the assembly kernels of kernel_amd64.s. The tests
+// compare every implementation with plain float64 loops.
 //
 // Shapes were chosen by measurement (Go 1.26, GOAMD64=v1, an AMD EPYC): with
 // more than about six float32 accumulators the register allocator spills
@@ -38,6 +38,14 @@ func dot(x, y []float32) float32 {
 		s0 += x[c] * y[c]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy sets y[i] += alpha * x[i], len(y) >= len(x).
+func axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
 }
 
 // dotSeq returns sum_c x[c]*y[c] with one accumulator, adding the

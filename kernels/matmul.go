@@ -45,20 +45,20 @@ func (m Mat) Row(r int, dst []float32) {
 		panic("kernels: Mat.Row dst has length " + strconv.Itoa(len(dst)) +
 			", want " + strconv.Itoa(m.Cols))
 	}
-	m.decodeRows(dst, r, r+1)
+	m.decodeRows(impl, dst, r, r+1)
 }
 
 // decodeRows writes rows [r0, r1) of m as float32 to dst,
-// len(dst) == (r1-r0)*m.Cols.
-func (m Mat) decodeRows(dst []float32, r0, r1 int) {
+// len(dst) == (r1-r0)*m.Cols, with the decoders of im.
+func (m Mat) decodeRows(im *implementation, dst []float32, r0, r1 int) {
 	lo, hi := r0*m.Cols, r1*m.Cols
 	switch m.DType {
 	case F32:
 		copy(dst, m.F32[lo:hi])
 	case BF16:
-		decodeBF16(dst, m.U16[lo:hi])
+		im.decodeBF16(dst, m.U16[lo:hi])
 	case F16:
-		decodeF16(dst, m.U16[lo:hi])
+		im.decodeF16(dst, m.U16[lo:hi])
 	}
 }
 
@@ -67,7 +67,8 @@ type matMulArgs struct {
 	out, x []float32
 	n      int
 	w      Mat
-	tile   int // weight rows decoded to float32 at a time when n > 1
+	tile   int             // weight rows decoded to float32 at a time when n > 1
+	im     *implementation // the micro-kernels, fixed for the whole call
 }
 
 // tileFloats is the largest size in float32 values of the block of weight
@@ -83,9 +84,14 @@ const tileFloats = 64 << 10
 // with out [n, w.Rows] and x [n, w.Cols]. Products are summed in float32.
 // The rows of w are split over Threads() goroutines. For n > 1, each
 // goroutine decodes a tile of weight rows to float32 once and multiplies
-// every position by it. For n == 1, 16-bit weights are decoded inline
-// through a table of all 65536 values.
-// MatMul allocates nothing in steady state.
+// every position by it. For n == 1, 16-bit weights are decoded inline (in
+// registers by the AVX2 kernels, through a table of all 65536 values by the
+// portable ones). MatMul allocates nothing in steady state.
+//
+// Each output element is summed in the one order of the implementation in
+// use (see Implementation), whatever n, the position's place in x or the
+// number of threads, so a prompt evaluated in chunks gets the same bits as
+// one evaluated at once.
 //
 // out must not overlap x. MatMul panics if n < 0, if len(x) != n*w.Cols,
 // if len(out) != n*w.Rows or if w's slice does not match its shape.
@@ -101,9 +107,9 @@ func MatMul(out, x []float32, n int, w Mat) {
 	}
 
 	t := Threads()
-	tile := 4 // for n == 1: the rows of one dot4
+	tile := 4 // for n == 1: the rows of one dot4 or kern1x4
 	if n > 1 {
-		// A multiple of three rows, the width of dot2x3.
+		// A multiple of three rows, the width of dot2x3 and kern4x3.
 		tile = max(3, min(60, tileFloats/max(w.Cols, 1))/3*3)
 	}
 	// Aim at about four chunks per goroutine, each a whole number of tiles.
@@ -112,7 +118,7 @@ func MatMul(out, x []float32, n int, w Mat) {
 
 	j := getJob()
 	j.body = matMulChunk
-	j.mm = matMulArgs{out: out, x: x, n: n, w: w, tile: tile}
+	j.mm = matMulArgs{out: out, x: x, n: n, w: w, tile: tile, im: impl}
 	run(j, j.start(w.Rows, step), t)
 }
 
@@ -121,7 +127,7 @@ func MatMul(out, x []float32, n int, w Mat) {
 func matMulChunk(j *job, lo, hi int, s *scratch) {
 	a := &j.mm
 	if a.n == 1 {
-		matVec(a.out, a.x, a.w, lo, hi)
+		a.im.matVec(a.out, a.x, a.w, lo, hi, s)
 		return
 	}
 	cols := a.w.Cols
@@ -132,14 +138,15 @@ func matMulChunk(j *job, lo, hi int, s *scratch) {
 			wt = a.w.F32[r0*cols : r1*cols]
 		} else {
 			wt = s.floats((r1 - r0) * cols)
-			a.w.decodeRows(wt, r0, r1)
+			a.w.decodeRows(a.im, wt, r0, r1)
 		}
-		gemmTile(a.out, a.x, a.n, a.w.Rows, cols, wt, r0, r1-r0)
+		a.im.gemmTile(a.out, a.x, a.n, a.w.Rows, cols, wt, r0, r1-r0)
 	}
 }
 
-// matVec computes out[r] = w[r, :] . x for r in [lo, hi): MatMul with n == 1.
-func matVec(out, x []float32, w Mat, lo, hi int) {
+// matVecGo computes out[r] = w[r, :] . x for r in [lo, hi): MatMul with
+// n == 1 in the portable implementation.
+func matVecGo(out, x []float32, w Mat, lo, hi int, _ *scratch) {
 	cols := w.Cols
 	r := lo
 	switch w.DType {
@@ -169,11 +176,11 @@ func matVec(out, x []float32, w Mat, lo, hi int) {
 	}
 }
 
-// gemmTile computes out[i, r0+k] = x[i, :] . wt[k, :] for i < n and
+// gemmTileGo computes out[i, r0+k] = x[i, :] . wt[k, :] for i < n and
 // k < rows, where wt holds rows weight rows of length cols as float32 and
-// out has rowsOut columns. Positions go two at a time and weight rows three
-// at a time through dot2x3.
-func gemmTile(out, x []float32, n, rowsOut, cols int, wt []float32, r0, rows int) {
+// out has rowsOut columns, in the portable implementation. Positions go two
+// at a time and weight rows three at a time through dot2x3.
+func gemmTileGo(out, x []float32, n, rowsOut, cols int, wt []float32, r0, rows int) {
 	wrow := func(k int) []float32 { return wt[k*cols : (k+1)*cols] }
 	xrow := func(i int) []float32 { return x[i*cols : (i+1)*cols] }
 	orow := func(i int) []float32 { return out[i*rowsOut+r0 : i*rowsOut+r0+rows] }

@@ -58,26 +58,28 @@ func TestMatMul(t *testing.T) {
 	}
 	threads := Threads()
 	defer SetThreads(threads)
-	for _, dt := range []DType{F32, BF16, F16} {
-		for _, th := range []int{1, 3} {
-			for _, s := range shapes {
-				name := fmt.Sprintf("%v/threads=%d/n=%d/%dx%d", dt, th, s.n, s.rows, s.cols)
-				t.Run(name, func(t *testing.T) {
-					SetThreads(th)
-					r := newRand(uint64(s.n*1000003 + s.rows*1009 + s.cols))
-					w, wref := newMat(r, dt, s.rows, s.cols)
-					x := randSlice(r, s.n*s.cols)
-					out := make([]float32, s.n*s.rows)
-					MatMul(out, x, s.n, w)
-					// Each of cols float32 products and sums rounds by at
-					// most 2^-24 relative; with |x|, |w| <= 1 the error
-					// is bounded by about cols * 2^-23.
-					checkClose(t, out, matMulRef(x, s.n, wref, s.rows, s.cols),
-						float64(s.cols)*0x1p-23+1e-7)
-				})
+	forEachImplementation(t, func(t *testing.T) {
+		for _, dt := range []DType{F32, BF16, F16} {
+			for _, th := range []int{1, 3} {
+				for _, s := range shapes {
+					name := fmt.Sprintf("%v/threads=%d/n=%d/%dx%d", dt, th, s.n, s.rows, s.cols)
+					t.Run(name, func(t *testing.T) {
+						SetThreads(th)
+						r := newRand(uint64(s.n*1000003 + s.rows*1009 + s.cols))
+						w, wref := newMat(r, dt, s.rows, s.cols)
+						x := randSlice(r, s.n*s.cols)
+						out := make([]float32, s.n*s.rows)
+						MatMul(out, x, s.n, w)
+						// Each of cols float32 products and sums rounds by at
+						// most 2^-24 relative; with |x|, |w| <= 1 the error
+						// is bounded by about cols * 2^-23.
+						checkClose(t, out, matMulRef(x, s.n, wref, s.rows, s.cols),
+							float64(s.cols)*0x1p-23+1e-7)
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestMatMulPanics(t *testing.T) {
@@ -128,20 +130,22 @@ func TestMatMulAllocs(t *testing.T) {
 	threads := Threads()
 	defer SetThreads(threads)
 	SetThreads(2)
-	r := newRand(4)
-	for _, n := range []int{1, 16} {
-		for _, dt := range []DType{F32, BF16, F16} {
-			w, _ := newMat(r, dt, 256, 96)
-			x := randSlice(r, n*96)
-			out := make([]float32, n*256)
-			MatMul(out, x, n, w) // warm up the pools
-			allocs := testing.AllocsPerRun(100, func() { MatMul(out, x, n, w) })
-			// sync.Pool may drop its items at a GC; allow a rare refill.
-			if allocs > 0.1 {
-				t.Errorf("%v n=%d: %.2f allocations per MatMul, want 0", dt, n, allocs)
+	forEachImplementation(t, func(t *testing.T) {
+		r := newRand(4)
+		for _, n := range []int{1, 16} {
+			for _, dt := range []DType{F32, BF16, F16} {
+				w, _ := newMat(r, dt, 256, 96)
+				x := randSlice(r, n*96)
+				out := make([]float32, n*256)
+				MatMul(out, x, n, w) // warm up the pools
+				allocs := testing.AllocsPerRun(100, func() { MatMul(out, x, n, w) })
+				// sync.Pool may drop its items at a GC; allow a rare refill.
+				if allocs > 0.1 {
+					t.Errorf("%v n=%d: %.2f allocations per MatMul, want 0", dt, n, allocs)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestMatMulConcurrent runs MatMuls from several goroutines at once, as
@@ -175,8 +179,108 @@ func TestMatMulConcurrent(t *testing.T) {
 	}
 }
 
+// TestMatMulConformance checks every implementation against the float64
+// loop at the widths where the micro-kernels change path: below, at and
+// above one vector of eight, a tail of every length, and numbers of
+// positions and rows that leave every kind of remainder block.
+func TestMatMulConformance(t *testing.T) {
+	colsList := []int{1, 7, 8, 9, 15, 16, 17, 64, 130, 897}
+	ns := []int{1, 2, 3, 4, 5, 8, 13}
+	const rows = 11 // three blocks of three and two left; two of four and three left
+	forEachImplementation(t, func(t *testing.T) {
+		for _, dt := range []DType{F32, BF16, F16} {
+			for _, cols := range colsList {
+				for _, n := range ns {
+					t.Run(fmt.Sprintf("%v/n=%d/cols=%d", dt, n, cols), func(t *testing.T) {
+						r := newRand(uint64(n*7919 + cols))
+						w, wref := newMat(r, dt, rows, cols)
+						x := randSlice(r, n*cols)
+						out := make([]float32, n*rows)
+						MatMul(out, x, n, w)
+						checkClose(t, out, matMulRef(x, n, wref, rows, cols),
+							float64(cols)*0x1p-23+1e-7)
+					})
+				}
+			}
+		}
+	})
+}
+
+// TestMatMulRowsIndependent checks that a row's result does not depend on
+// how many positions are multiplied at once, where the row sits among
+// them, or how the weight rows are split among threads: the engine relies
+// on it so that chunked and cached prompts give the same bits as one pass.
+// Each implementation is checked against itself.
+func TestMatMulRowsIndependent(t *testing.T) {
+	threads := Threads()
+	defer SetThreads(threads)
+	forEachImplementation(t, func(t *testing.T) {
+		r := newRand(7)
+		for _, dt := range []DType{F32, BF16, F16} {
+			for _, shape := range [][2]int{{37, 19}, {130, 64}, {5, 1}, {23, 8}, {13, 897}, {250, 17}} {
+				rows, cols := shape[0], shape[1]
+				w, _ := newMat(r, dt, rows, cols)
+				const n = 9
+				x := randSlice(r, n*cols)
+				SetThreads(1)
+				all := make([]float32, n*rows)
+				MatMul(all, x, n, w)
+				for _, th := range []int{1, 2, 3} {
+					SetThreads(th)
+					for lo := range n {
+						for hi := lo + 1; hi <= n; hi++ {
+							part := make([]float32, (hi-lo)*rows)
+							MatMul(part, x[lo*cols:hi*cols], hi-lo, w)
+							for i := range part {
+								if math.Float32bits(part[i]) != math.Float32bits(all[lo*rows+i]) {
+									t.Fatalf("%v %dx%d threads=%d: rows [%d,%d) differ from the full product at %d: %g != %g",
+										dt, rows, cols, th, lo, hi, i, part[i], all[lo*rows+i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestDecodeImplementations checks that every implementation decodes all
+// 65536 bfloat16 and half bit patterns exactly as BF16ToF32 and F16ToF32
+// do (NaNs need only stay NaN), at lengths that leave every tail.
+func TestDecodeImplementations(t *testing.T) {
+	src := make([]uint16, 1<<16)
+	for i := range src {
+		src[i] = uint16(i)
+	}
+	forEachImplementation(t, func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			decode func(dst []float32, src []uint16)
+			ref    func(uint16) float32
+		}{
+			{"BF16", impl.decodeBF16, BF16ToF32},
+			{"F16", impl.decodeF16, F16ToF32},
+		} {
+			for _, n := range []int{len(src), 1, 7, 9, 23} {
+				dst := make([]float32, n)
+				tt.decode(dst, src[len(src)-n:])
+				for i, v := range dst {
+					h := src[len(src)-n+i]
+					want := tt.ref(h)
+					if math.Float32bits(v) != math.Float32bits(want) && !(v != v && want != want) {
+						t.Fatalf("%s n=%d: %#04x decodes to %g, want %g", tt.name, n, h, v, want)
+					}
+				}
+			}
+		}
+	})
+}
+
 // The benchmark shapes are Qwen2-0.5B's MLP projections: gate/up are
-// [4864, 896] and down is [896, 4864].
+// [4864, 896] and down is [896, 4864]. Each runs under every
+// implementation, so one run compares the assembly with the portable
+// kernels.
 func BenchmarkMatMul(b *testing.B) {
 	shapes := []struct {
 		name       string
@@ -185,41 +289,45 @@ func BenchmarkMatMul(b *testing.B) {
 		{"896x4864", 896, 4864},
 		{"4864x896", 4864, 896},
 	}
-	for _, dt := range []DType{BF16, F32, F16} {
-		for _, s := range shapes {
-			for _, n := range []int{1, 64} {
-				b.Run(fmt.Sprintf("%v/%s/n=%d", dt, s.name, n), func(b *testing.B) {
-					r := newRand(1)
-					w, _ := newMat(r, dt, s.rows, s.cols)
-					x := randSlice(r, n*s.cols)
-					out := make([]float32, n*s.rows)
-					b.ReportAllocs()
-					for b.Loop() {
-						MatMul(out, x, n, w)
-					}
-					flops := 2 * float64(n) * float64(s.rows) * float64(s.cols)
-					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+	benchImplementations(b, func(b *testing.B) {
+		for _, dt := range []DType{BF16, F32, F16} {
+			for _, s := range shapes {
+				for _, n := range []int{1, 64} {
+					b.Run(fmt.Sprintf("%v/%s/n=%d", dt, s.name, n), func(b *testing.B) {
+						r := newRand(1)
+						w, _ := newMat(r, dt, s.rows, s.cols)
+						x := randSlice(r, n*s.cols)
+						out := make([]float32, n*s.rows)
+						b.ReportAllocs()
+						for b.Loop() {
+							MatMul(out, x, n, w)
+						}
+						flops := 2 * float64(n) * float64(s.rows) * float64(s.cols)
+						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 func BenchmarkDot(b *testing.B) {
-	for _, n := range []int{64, 896, 4864} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			r := newRand(1)
-			x, y := randSlice(r, n), randSlice(r, n)
-			var s float32
-			for b.Loop() {
-				s += Dot(x, y)
-			}
-			if math.IsNaN(float64(s)) {
-				b.Fatal("NaN")
-			}
-			b.ReportMetric(2*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
+	benchImplementations(b, func(b *testing.B) {
+		for _, n := range []int{64, 896, 4864} {
+			b.Run(fmt.Sprint(n), func(b *testing.B) {
+				r := newRand(1)
+				x, y := randSlice(r, n), randSlice(r, n)
+				var s float32
+				for b.Loop() {
+					s += Dot(x, y)
+				}
+				if math.IsNaN(float64(s)) {
+					b.Fatal("NaN")
+				}
+				b.ReportMetric(2*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	})
 }
 
 // BenchmarkMatMulOneThread measures the micro-kernels on one core, which is
@@ -228,62 +336,33 @@ func BenchmarkMatMulOneThread(b *testing.B) {
 	threads := Threads()
 	defer SetThreads(threads)
 	SetThreads(1)
-	for _, dt := range []DType{BF16, F32, F16} {
-		for _, n := range []int{1, 64} {
-			b.Run(fmt.Sprintf("%v/896x4864/n=%d", dt, n), func(b *testing.B) {
-				r := newRand(1)
-				w, _ := newMat(r, dt, 896, 4864)
-				x := randSlice(r, n*4864)
-				out := make([]float32, n*896)
-				for b.Loop() {
-					MatMul(out, x, n, w)
-				}
-				flops := 2 * float64(n) * 896 * 4864
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+	benchImplementations(b, func(b *testing.B) {
+		for _, dt := range []DType{BF16, F32, F16} {
+			for _, n := range []int{1, 64} {
+				b.Run(fmt.Sprintf("%v/896x4864/n=%d", dt, n), func(b *testing.B) {
+					r := newRand(1)
+					w, _ := newMat(r, dt, 896, 4864)
+					x := randSlice(r, n*4864)
+					out := make([]float32, n*896)
+					for b.Loop() {
+						MatMul(out, x, n, w)
+					}
+					flops := 2 * float64(n) * 896 * 4864
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
-	}
+	})
 }
 
-// TestMatMulRowsIndependent checks that a row's result does not depend on
-// how many positions are multiplied at once or where the row sits among
-// them: the engine relies on it so that chunked and cached prompts give the
-// same bits as one pass.
-func TestMatMulRowsIndependent(t *testing.T) {
-	r := newRand(7)
-	for _, dt := range []DType{F32, BF16, F16} {
-		for _, shape := range [][2]int{{37, 19}, {130, 64}, {5, 1}} {
-			rows, cols := shape[0], shape[1]
-			w := Mat{DType: dt, Rows: rows, Cols: cols}
-			vals := randSlice(r, rows*cols)
-			if dt == F32 {
-				w.F32 = vals
-			} else {
-				w.U16 = make([]uint16, len(vals))
-				for i, v := range vals {
-					if dt == BF16 {
-						w.U16[i] = F32ToBF16(v)
-					} else {
-						w.U16[i] = F32ToF16(v)
-					}
-				}
-			}
-			const n = 9
-			x := make([]float32, n*cols)
-			copy(x, randSlice(r, len(x)))
-			all := make([]float32, n*rows)
-			MatMul(all, x, n, w)
-			for lo := range n {
-				for hi := lo + 1; hi <= n; hi++ {
-					part := make([]float32, (hi-lo)*rows)
-					MatMul(part, x[lo*cols:hi*cols], hi-lo, w)
-					for i := range part {
-						if part[i] != all[lo*rows+i] {
-							t.Fatalf("%v %dx%d: rows [%d,%d) differ from the full product at %d", dt, rows, cols, lo, hi, i)
-						}
-					}
-				}
-			}
-		}
+// TestImplementation checks that the fastest available implementation is
+// in use and that the portable one is always available, last.
+func TestImplementation(t *testing.T) {
+	if got, want := Implementation(), implementations[0].name; got != want {
+		t.Errorf("Implementation() = %q, want %q", got, want)
 	}
+	if last := implementations[len(implementations)-1]; last != pureGo {
+		t.Errorf("last implementation is %q, want %q", last.name, pureGo.name)
+	}
+	t.Logf("implementations available: %d, in use: %s", len(implementations), Implementation())
 }

@@ -136,7 +136,7 @@ func Dot(a, b []float32) float32 {
 		panic("kernels: Dot length mismatch: " + strconv.Itoa(len(a)) +
 			" != " + strconv.Itoa(len(b)))
 	}
-	return dot(a, b)
+	return impl.dot(a, b)
 }
 
 // Axpy sets y[i] += alpha * x[i]. It panics if the lengths differ.
@@ -145,8 +145,5 @@ func Axpy(alpha float32, x, y []float32) {
 		panic("kernels: Axpy length mismatch: " + strconv.Itoa(len(x)) +
 			" != " + strconv.Itoa(len(y)))
 	}
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
+	impl.axpy(alpha, x, y)
 }

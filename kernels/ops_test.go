@@ -168,21 +168,44 @@ func TestSoftmaxEdge(t *testing.T) {
 }
 
 func TestDot(t *testing.T) {
-	for _, n := range append(sizes, 0) {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	forEachImplementation(t, func(t *testing.T) {
+		for _, n := range append(sizes, 0, 31, 32, 33, 4864) {
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				r := newRand(uint64(n))
+				a, b := randSlice(r, n), randSlice(r, n)
+				var want float64
+				for i := range a {
+					want += float64(a[i]) * float64(b[i])
+				}
+				got := Dot(a, b)
+				// n roundings of values bounded by n, relative 2^-24 each.
+				if tol := float64(n)*0x1p-23 + 1e-7; !near(float64(got), want, tol) {
+					t.Errorf("Dot = %.9g, want %.9g (tol %g)", got, want, tol)
+				}
+			})
+		}
+	})
+}
+
+// TestAxpyImplementations checks that every implementation of Axpy gives
+// the bits of the portable loop, which rounds alpha*x[i] before the add.
+func TestAxpyImplementations(t *testing.T) {
+	forEachImplementation(t, func(t *testing.T) {
+		for _, n := range append(sizes, 0, 15, 16, 17, 4864) {
 			r := newRand(uint64(n))
-			a, b := randSlice(r, n), randSlice(r, n)
-			var want float64
-			for i := range a {
-				want += float64(a[i]) * float64(b[i])
+			x, y := randSlice(r, n), randSlice(r, n)
+			want := make([]float32, n)
+			for i := range want {
+				want[i] = y[i] + float32(0.3*x[i])
 			}
-			got := Dot(a, b)
-			// n roundings of values bounded by n, relative 2^-24 each.
-			if tol := float64(n)*0x1p-23 + 1e-7; !near(float64(got), want, tol) {
-				t.Errorf("Dot = %.9g, want %.9g (tol %g)", got, want, tol)
+			Axpy(0.3, x, y)
+			for i := range y {
+				if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d: y[%d] = %.9g, want %.9g", n, i, y[i], want[i])
+				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestOpsPanics(t *testing.T) {
@@ -241,11 +264,13 @@ func BenchmarkLogSoftmax(b *testing.B) {
 }
 
 func BenchmarkAxpy(b *testing.B) {
-	r := newRand(1)
-	x, y := randSlice(r, 896), randSlice(r, 896)
-	for b.Loop() {
-		Axpy(1e-3, x, y)
-	}
+	benchImplementations(b, func(b *testing.B) {
+		r := newRand(1)
+		x, y := randSlice(r, 896), randSlice(r, 896)
+		for b.Loop() {
+			Axpy(1e-3, x, y)
+		}
+	})
 }
 
 func BenchmarkAddBias(b *testing.B) {
