@@ -54,11 +54,12 @@ type Backend interface {
 	RMSNorm(dst, x Buffer, n int, weight Buffer, eps float32)
 	// RoPE rotates x [n, heads*headDim] in place; row i is at position pos[i].
 	RoPE(x Buffer, n, heads, headDim int, pos []int, invFreq []float64)
-	// Attention is causal grouped-query attention for n new positions
-	// start..start+n-1: q [n, heads*headDim], keys and values [ctx, kvHeads*headDim]
-	// holding positions 0..start+n-1, out [n, heads*headDim]. Query head h reads
-	// key/value head h / (heads/kvHeads).
-	Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, headDim int)
+	// Attention is grouped-query attention for n new rows: q [n,
+	// heads*headDim], keys and values [ctx, kvHeads*headDim] (the cache,
+	// already holding the new rows' keys and values), out [n, heads*headDim].
+	// Row i attends to the cache rows mask selects for it, in order. Query
+	// head h reads key/value head h / (heads/kvHeads).
+	Attention(out, q, keys, values Buffer, n, heads, kvHeads, headDim int, mask *Mask)
 	// Add computes dst += src element-wise.
 	Add(dst, src Buffer)
 	// SiLUMul computes gate = silu(gate) * up element-wise.
@@ -67,6 +68,23 @@ type Backend interface {
 	Sync() error
 	// Close frees the backend's resources.
 	Close() error
+}
+
+// Mask selects the cache rows that each new row attends to: the shared
+// rows [0, Prefix), then the row's own rows Lo[i] through Hi[i] inclusive.
+// Causal attention over one sequence whose new rows start at cache row
+// start is Prefix 0, Lo[i] 0, Hi[i] start+i. Several options scored after
+// one prompt in a single batch share the prompt as the prefix and each
+// attend to their own rows, which gives exactly the numbers of scoring them
+// one after the other.
+type Mask struct {
+	Prefix int
+	Lo, Hi []int // [n]
+}
+
+// rows is the number of cache rows row i attends to.
+func (m *Mask) rows(i int) int {
+	return m.Prefix + m.Hi[i] - m.Lo[i] + 1
 }
 
 // BackendFactory creates a backend for device index i.

@@ -101,14 +101,17 @@ func (*CPU) Sync() error { return nil }
 // Close implements Backend.
 func (*CPU) Close() error { return nil }
 
-// Attention implements Backend. Work is split over (position, head) pairs;
-// each worker chunk has its own score buffer.
-func (c *CPU) Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, headDim int) {
+// Attention implements Backend. Work is split over (row, head) pairs; each
+// worker chunk has its own score buffer.
+func (c *CPU) Attention(out, q, keys, values Buffer, n, heads, kvHeads, headDim int, mask *Mask) {
 	o, qs, ks, vs := f32(out), f32(q), f32(keys), f32(values)
 	qdim, kvdim := heads*headDim, kvHeads*headDim
 	group := heads / kvHeads
 	scale := float32(1 / math.Sqrt(float64(headDim)))
-	ctx := start + n
+	longest := 0
+	for i := range n {
+		longest = max(longest, mask.rows(i))
+	}
 	chunks := kernels.Threads()
 	sc, _ := c.scratch.Get().(*attnScratch)
 	if sc == nil {
@@ -119,8 +122,8 @@ func (c *CPU) Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, h
 		sc.scores = append(sc.scores, nil)
 	}
 	for i := range chunks {
-		if cap(sc.scores[i]) < ctx {
-			sc.scores[i] = make([]float32, ctx+ctx/2)
+		if cap(sc.scores[i]) < longest {
+			sc.scores[i] = make([]float32, longest+longest/2)
 		}
 	}
 	total := n * heads
@@ -132,16 +135,23 @@ func (c *CPU) Attention(out, q, keys, values Buffer, n, start, heads, kvHeads, h
 				kvh := h / group
 				qrow := qs[i*qdim+h*headDim : i*qdim+(h+1)*headDim]
 				orow := o[i*qdim+h*headDim : i*qdim+(h+1)*headDim]
-				npos := start + i + 1 // causal: positions 0..start+i
-				sc := scores[:npos]
-				for j := range npos {
-					krow := ks[j*kvdim+kvh*headDim : j*kvdim+(kvh+1)*headDim]
-					sc[j] = kernels.Dot(qrow, krow) * scale
+				sc := scores[:mask.rows(i)]
+				// The cache rows this row attends to: the prefix, then its own.
+				cacheRow := func(j int) int {
+					if j < mask.Prefix {
+						return j
+					}
+					return mask.Lo[i] + j - mask.Prefix
+				}
+				for j := range sc {
+					r := cacheRow(j)
+					sc[j] = kernels.Dot(qrow, ks[r*kvdim+kvh*headDim:r*kvdim+(kvh+1)*headDim]) * scale
 				}
 				kernels.Softmax(sc)
 				clear(orow)
-				for j := range npos {
-					kernels.Axpy(sc[j], vs[j*kvdim+kvh*headDim:j*kvdim+(kvh+1)*headDim], orow)
+				for j := range sc {
+					r := cacheRow(j)
+					kernels.Axpy(sc[j], vs[r*kvdim+kvh*headDim:r*kvdim+(kvh+1)*headDim], orow)
 				}
 			}
 		}

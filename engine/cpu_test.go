@@ -25,7 +25,7 @@ func TestAttentionGQA(t *testing.T) {
 		}
 	}
 	// The last of ctx positions attends to all of them.
-	c.Attention(out, q, keys, values, 1, ctx-1, heads, kvHeads, headDim)
+	c.Attention(out, q, keys, values, 1, heads, kvHeads, headDim, &Mask{Lo: []int{0}, Hi: []int{ctx - 1}})
 	o := f32(out)
 	for h, want := range map[int]float32{0: 1, 6: 1, 7: 2, 8: 2, 13: 2, 14: 3, 21: 4, 27: 4} {
 		if got := o[h*headDim]; got != want {
@@ -46,7 +46,7 @@ func TestAttentionCausal(t *testing.T) {
 	copy(f32(q), []float32{1, 0, 1, 0, 1, 0})
 	copy(f32(keys), []float32{0, 0, 1, 0, 2, 0})
 	copy(f32(values), []float32{1, 0, 0, 1, 0, 0})
-	c.Attention(out, q, keys, values, n, 0, 1, 1, headDim)
+	c.Attention(out, q, keys, values, n, 1, 1, headDim, &Mask{Lo: []int{0, 0, 0}, Hi: []int{0, 1, 2}})
 	o := f32(out)
 	s := 1 / math.Sqrt(2)
 	// Position 0 sees only value 0; position 1 mixes values 0 and 1.

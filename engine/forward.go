@@ -140,9 +140,20 @@ type Seq struct {
 	batch  int // positions per forward step
 	tokens []int
 	parts  []partState
-	host   []float32 // [batch, hidden]: moves the residual stream between backends
-	pos    []int     // [batch]
-	lbuf   Buffer    // [logitRows, vocab] on the last backend
+	host   []float32   // [batch, hidden]: moves the residual stream between backends
+	pos    []int       // [batch]: RoPE positions of a step's rows
+	mask   Mask        // a step's attention rows; Lo and Hi are [batch]
+	lbuf   Buffer      // [logitRows, vocab] on the last backend
+	lhost  [][]float32 // host logits rows reused by scoring, each [vocab]
+}
+
+// scratchLogits returns n host buffers of vocab floats owned by s, reused
+// from call to call.
+func (s *Seq) scratchLogits(n, vocab int) [][]float32 {
+	for len(s.lhost) < n {
+		s.lhost = append(s.lhost, make([]float32, vocab))
+	}
+	return s.lhost[:n]
 }
 
 // NewSeq allocates a sequence of up to ctx positions that runs up to batch
@@ -155,7 +166,8 @@ func (n *Net) NewSeq(ctx, batch int) (*Seq, error) {
 	if batch > ctx {
 		batch = ctx
 	}
-	s := &Seq{net: n, ctx: ctx, batch: batch, host: make([]float32, batch*c.Hidden), pos: make([]int, batch)}
+	s := &Seq{net: n, ctx: ctx, batch: batch, host: make([]float32, batch*c.Hidden), pos: make([]int, batch),
+		mask: Mask{Lo: make([]int, batch), Hi: make([]int, batch)}}
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	var err error
 	alloc := func(b Backend, size int) Buffer {
@@ -206,6 +218,41 @@ func (s *Seq) Truncate(n int) {
 // increasing. It stops with ctx's error when ctx is done, leaving the
 // sequence at the positions completed so far.
 func (s *Seq) Forward(ctx context.Context, ids []int, rows []int, out [][]float32) error {
+	return s.forward(ctx, ids, nil, nil, 0, rows, out)
+}
+
+// ForwardBranches runs several continuations of the tokens in the cache at
+// once, as if each followed them alone: branch b's tokens take positions
+// Len(), Len()+1, ... and attend to the cached tokens and to their own
+// branch only. out[k] receives the logits after the k-th token of the
+// branches taken in order (len(out) = the total number of branch tokens).
+// The cache is back at its length before the call when it returns: the
+// numbers equal those of running each branch with Forward and truncating in
+// between, bit for bit.
+func (s *Seq) ForwardBranches(ctx context.Context, branches [][]int, out [][]float32) error {
+	prefix := len(s.tokens)
+	defer s.Truncate(prefix)
+	var ids, pos, lo []int
+	for _, br := range branches {
+		first := prefix + len(ids) // cache row of the branch's first token
+		for j, id := range br {
+			ids = append(ids, id)
+			pos = append(pos, prefix+j)
+			lo = append(lo, first)
+		}
+	}
+	rows := make([]int, len(ids))
+	for i := range rows {
+		rows[i] = i
+	}
+	return s.forward(ctx, ids, pos, lo, prefix, rows, out)
+}
+
+// forward runs ids in steps of at most s.batch. pos and lo are nil for a
+// causal continuation of the cache; otherwise they give each token's RoPE
+// position and the first cache row of its branch, and prefix the rows every
+// token attends to.
+func (s *Seq) forward(ctx context.Context, ids, pos, lo []int, prefix int, rows []int, out [][]float32) error {
 	c := s.net.Config
 	if len(rows) != len(out) {
 		return fmt.Errorf("engine: %d logit rows but %d outputs", len(rows), len(out))
@@ -231,12 +278,25 @@ func (s *Seq) Forward(ctx context.Context, ids []int, rows []int, out [][]float3
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		chunk := ids[off:min(off+s.batch, len(ids))]
+		end := min(off+s.batch, len(ids))
+		start := len(s.tokens)
+		n := end - off
+		m := &s.mask
+		m.Lo, m.Hi = m.Lo[:n], m.Hi[:n]
+		for i := range n {
+			m.Hi[i] = start + i
+			if pos == nil {
+				s.pos[i], m.Lo[i] = start+i, 0
+			} else {
+				s.pos[i], m.Lo[i] = pos[off+i], lo[off+i]
+			}
+		}
+		m.Prefix = prefix
 		var want []int // rows of this chunk, relative to it
-		for next+len(want) < len(rows) && rows[next+len(want)] < off+len(chunk) {
+		for next+len(want) < len(rows) && rows[next+len(want)] < end {
 			want = append(want, rows[next+len(want)]-off)
 		}
-		if err := s.step(chunk, want, out[next:next+len(want)]); err != nil {
+		if err := s.step(ids[off:end], want, out[next:next+len(want)]); err != nil {
 			return err
 		}
 		next += len(want)
@@ -244,13 +304,11 @@ func (s *Seq) Forward(ctx context.Context, ids []int, rows []int, out [][]float3
 	return nil
 }
 
-// step runs one chunk of at most s.batch positions through every layer.
+// step runs one chunk of at most s.batch positions through every layer,
+// with the positions and mask already in s.pos and s.mask.
 func (s *Seq) step(ids []int, rows []int, out [][]float32) error {
 	n, c := len(ids), s.net.Config
 	start := len(s.tokens)
-	for i := range n {
-		s.pos[i] = start + i
-	}
 	pos := s.pos[:n]
 	h := c.Hidden
 	for pi, p := range s.net.parts {
@@ -272,7 +330,7 @@ func (s *Seq) step(ids []int, rows []int, out [][]float32) error {
 		}
 	}
 	s.tokens = append(s.tokens, ids...)
-	return s.logits(n, rows, out)
+	return s.logits(rows, out)
 }
 
 // layer runs decoder layer li of a part over n positions, in place on ps.x.
@@ -298,7 +356,7 @@ func (s *Seq) layer(b Backend, l *devLayer, ps *partState, li, n, start int, pos
 	b.RoPE(k, n, c.KVHeads, c.HeadDim, pos, s.net.invFreq)
 	keys := b.View(ps.keys[li], 0, (start+n)*kvd)
 	values := b.View(ps.values[li], 0, (start+n)*kvd)
-	b.Attention(att, q, keys, values, n, start, c.Heads, c.KVHeads, c.HeadDim)
+	b.Attention(att, q, keys, values, n, c.Heads, c.KVHeads, c.HeadDim, &s.mask)
 	b.MatMul(out, att, n, l.o)
 	if l.ob != nil {
 		b.AddBias(out, n, l.ob)
@@ -317,7 +375,7 @@ func (s *Seq) layer(b Backend, l *devLayer, ps *partState, li, n, start int, pos
 
 // logits applies the final norm and the output layer to the asked rows of
 // the last chunk, at most logitRows at a time.
-func (s *Seq) logits(n int, rows []int, out [][]float32) error {
+func (s *Seq) logits(rows []int, out [][]float32) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -342,7 +400,6 @@ func (s *Seq) logits(n int, rows []int, out [][]float32) error {
 			b.Download(out[off+j], b.View(s.lbuf, j*c.Vocab, c.Vocab))
 		}
 	}
-	_ = n
 	return b.Sync()
 }
 

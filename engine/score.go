@@ -157,43 +157,98 @@ func (e *Engine) Score(ctx context.Context, req *Request) (*Result, error) {
 	return finish(ranking, len(prompt), req.Mode != ModeGreedy), nil
 }
 
-// scoreFull feeds each option after the prompt and sums its tokens'
-// log-probabilities.
+// maxBranchRows bounds the option tokens run in one ForwardBranches call,
+// and so the logits buffers a request holds ([maxBranchRows, vocab]).
+// Benchmarks set it to 1 to score the options one after the other.
+var maxBranchRows = 64
+
+// scoreFull runs the options as branches after the prompt, as many at once
+// as fit, and sums each option's tokens' log-probabilities. The last token
+// of an option (its end-of-turn) is scored but never fed.
 func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float32, opts [][]int, req *Request) ([]Ranked, error) {
 	vocab := e.Config.Vocab
 	lp0 := logSoftmax(first)
-	var bufs [][]float32
+	budget := min(maxBranchRows, s.Cap()-plen)
 	ranking := make([]Ranked, len(opts))
-	for i, ids := range opts {
-		r := Ranked{Option: req.Options[i], Tokens: len(ids)}
-		tok := []float64{lp0[ids[0]]}
-		if len(ids) > 1 {
-			feed := ids[:len(ids)-1]
-			for len(bufs) < len(feed) {
-				bufs = append(bufs, make([]float32, vocab))
+	for i := 0; i < len(opts); {
+		// A group of options whose fed tokens fit the budget; a single
+		// option always fits (Score checked the context).
+		var group [][]int
+		rows := 0
+		j := i
+		for ; j < len(opts); j++ {
+			feed := opts[j][:len(opts[j])-1]
+			if len(group) > 0 && rows+len(feed) > budget {
+				break
 			}
-			rows := make([]int, len(feed))
-			for j := range rows {
-				rows[j] = j
-			}
-			s.Truncate(plen)
-			if err := s.Forward(ctx, feed, rows, bufs[:len(feed)]); err != nil {
-				s.Truncate(plen)
+			group = append(group, feed)
+			rows += len(feed)
+		}
+		if len(group) == 1 && rows > maxBranchRows {
+			// One long option: run it causally, a bounded piece at a time.
+			r, err := e.scoreLong(ctx, s, plen, lp0, opts[i], req.TokenLogProbs)
+			if err != nil {
 				return nil, err
 			}
-			for j := 1; j < len(ids); j++ {
-				tok = append(tok, logProbOf(bufs[j-1], ids[j]))
+			r.Option = req.Options[i]
+			ranking[i] = r
+			i = j
+			continue
+		}
+		bufs := s.scratchLogits(rows, vocab)
+		s.Truncate(plen)
+		if err := s.ForwardBranches(ctx, group, bufs); err != nil {
+			return nil, err
+		}
+		row := 0
+		for k := i; k < j; k++ {
+			ids := opts[k]
+			tok := []float64{lp0[ids[0]]}
+			for t := 1; t < len(ids); t++ {
+				tok = append(tok, logProbOf(bufs[row], ids[t]))
+				row++
 			}
+			ranking[k] = ranked(req.Options[k], tok, req.TokenLogProbs)
 		}
-		for _, v := range tok {
-			r.LogProb += v
-		}
-		if req.TokenLogProbs {
-			r.TokenLogProbs = tok
-		}
-		ranking[i] = r
+		i = j
 	}
 	return ranking, nil
+}
+
+// scoreLong scores one option of more than maxBranchRows tokens by feeding
+// it after the prompt in pieces, so that the logits held stay bounded.
+func (e *Engine) scoreLong(ctx context.Context, s *Seq, plen int, lp0 []float64, ids []int, perToken bool) (Ranked, error) {
+	tok := []float64{lp0[ids[0]]}
+	feed := ids[:len(ids)-1]
+	s.Truncate(plen)
+	for off := 0; off < len(feed); off += maxBranchRows {
+		part := feed[off:min(off+maxBranchRows, len(feed))]
+		bufs := s.scratchLogits(len(part), e.Config.Vocab)
+		rows := make([]int, len(part))
+		for k := range rows {
+			rows[k] = k
+		}
+		if err := s.Forward(ctx, part, rows, bufs); err != nil {
+			return Ranked{}, err
+		}
+		for k := range part {
+			tok = append(tok, logProbOf(bufs[k], ids[off+k+1]))
+		}
+	}
+	s.Truncate(plen)
+	return ranked("", tok, perToken), nil
+}
+
+// ranked sums an option's token log-probabilities.
+func ranked(option string, tok []float64, perToken bool) Ranked {
+	r := Ranked{Option: option, Tokens: len(tok)}
+	for _, v := range tok {
+		r.LogProb += v
+	}
+	if perToken {
+		r.TokenLogProbs = tok
+	}
+	return r
 }
 
 // trieNode is a node of the options' token trie.

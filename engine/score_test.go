@@ -217,3 +217,88 @@ func ones(n int) []int {
 	}
 	return out
 }
+
+// TestBranchesEqualSequential checks that options run as branches in one
+// batch give the bits of running each after the prompt on its own.
+func TestBranchesEqualSequential(t *testing.T) {
+	e := demoEngine(t)
+	prompt := e.Tokenizer.Encode("Which task suits a nurse best? A: triage notes, B: poetry, C: code review")
+	branches := [][]int{
+		e.Tokenizer.EncodePlain("triage notes"),
+		e.Tokenizer.EncodePlain("poetry"),
+		e.Tokenizer.EncodePlain("code review, with a much longer tail of words"),
+	}
+	ctx := context.Background()
+	s, err := e.net.NewSeq(256, 7) // a small batch forces several steps
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forward(ctx, prompt, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, b := range branches {
+		total += len(b)
+	}
+	got := make([][]float32, total)
+	for i := range got {
+		got[i] = make([]float32, e.Config.Vocab)
+	}
+	if err := s.ForwardBranches(ctx, branches, got); err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != len(prompt) {
+		t.Fatalf("cache holds %d positions after the branches, want %d", s.Len(), len(prompt))
+	}
+	row := 0
+	for bi, b := range branches {
+		want := make([][]float32, len(b))
+		rows := make([]int, len(b))
+		for i := range want {
+			want[i] = make([]float32, e.Config.Vocab)
+			rows[i] = i
+		}
+		s.Truncate(len(prompt))
+		if err := s.Forward(ctx, b, rows, want); err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			for v := range want[i] {
+				if got[row][v] != want[i][v] {
+					t.Fatalf("branch %d token %d: logit %d is %v in a batch, %v alone", bi, i, v, got[row][v], want[i][v])
+				}
+			}
+			row++
+		}
+	}
+}
+
+// TestScoreLongOption scores an option longer than one batch of branch
+// rows.
+func TestScoreLongOption(t *testing.T) {
+	e := demoEngine(t)
+	long := ""
+	for range 90 {
+		long += "very "
+	}
+	long += "long"
+	req := &Request{Prompt: "Describe it:", Options: []string{"short", long}}
+	res, err := e.Score(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt, _ := e.PromptIDs(req)
+	opts, _ := e.OptionIDs(req.Options)
+	if len(opts[1]) <= maxBranchRows {
+		t.Fatalf("the long option has only %d tokens", len(opts[1]))
+	}
+	for _, r := range res.Ranking {
+		i := 0
+		if r.Option == long {
+			i = 1
+		}
+		if want := directLogProb(t, e, prompt, opts[i]); math.Abs(r.LogProb-want) > 1e-4 {
+			t.Errorf("%.20q: logprob %v, direct %v", r.Option, r.LogProb, want)
+		}
+	}
+}
