@@ -61,6 +61,11 @@ type Result struct {
 // ErrBadRequest marks errors caused by the request rather than the engine.
 var ErrBadRequest = errors.New("bad request")
 
+// ErrNonFinite is returned when the model produces NaN or infinite
+// log-probabilities, as broken weights (or an adapter with absurd values)
+// do: the answer would be meaningless.
+var ErrNonFinite = errors.New("engine: the model produced non-finite log-probabilities (broken weights?)")
+
 func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 }
@@ -97,17 +102,21 @@ func (e *Engine) OptionIDs(options []string) ([][]int, error) {
 	if len(eot) == 0 {
 		return nil, errors.New("engine: the tokenizer has no end-of-turn token")
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{} // token ids, as text -> option index
 	out := make([][]int, len(options))
 	for i, o := range options {
 		if strings.TrimSpace(o) == "" {
 			return nil, badRequest("option %d is empty", i)
 		}
-		if seen[o] {
-			return nil, badRequest("option %q appears twice", o)
-		}
-		seen[o] = true
 		ids := e.Tokenizer.EncodePlain(o)
+		key := fmt.Sprint(ids)
+		if j, dup := seen[key]; dup {
+			if options[j] == o {
+				return nil, badRequest("option %q appears twice", o)
+			}
+			return nil, badRequest("options %q and %q are the same text once normalized", options[j], o)
+		}
+		seen[key] = i
 		out[i] = append(ids[:len(ids):len(ids)], eot...)
 	}
 	return out, nil
@@ -154,7 +163,7 @@ func (e *Engine) Score(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(ranking, len(prompt), req.Mode != ModeGreedy), nil
+	return finish(ranking, len(prompt), req.Mode != ModeGreedy)
 }
 
 // maxBranchRows bounds the option tokens run in one ForwardBranches call,
@@ -341,7 +350,12 @@ func (e *Engine) scoreGreedy(ctx context.Context, s *Seq, plen int, first []floa
 
 // finish turns the options' sums into probabilities and ranks them. The
 // ranking is stable: equal scores keep the request's order.
-func finish(r []Ranked, promptTokens int, softmax bool) *Result {
+func finish(r []Ranked, promptTokens int, softmax bool) (*Result, error) {
+	for _, x := range r {
+		if math.IsNaN(x.LogProb) || math.IsInf(x.LogProb, 0) {
+			return nil, ErrNonFinite
+		}
+	}
 	if softmax {
 		m := math.Inf(-1)
 		for _, x := range r {
@@ -369,7 +383,7 @@ func finish(r []Ranked, promptTokens int, softmax bool) *Result {
 		}
 		return r[i].LogProb > r[j].LogProb
 	})
-	return &Result{Answer: r[0].Option, Ranking: r, PromptTokens: promptTokens}
+	return &Result{Answer: r[0].Option, Ranking: r, PromptTokens: promptTokens}, nil
 }
 
 // finite keeps NaN and infinities out of JSON: -Inf becomes the lowest

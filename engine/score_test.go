@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -299,6 +300,23 @@ func TestScoreLongOption(t *testing.T) {
 		}
 		if want := directLogProb(t, e, prompt, opts[i]); math.Abs(r.LogProb-want) > 1e-4 {
 			t.Errorf("%.20q: logprob %v, direct %v", r.Option, r.LogProb, want)
+		}
+	}
+}
+
+func TestScoreNormalizedDuplicates(t *testing.T) {
+	e := demoEngine(t)
+	_, err := e.Score(context.Background(), &Request{Prompt: "x", Options: []string{"\u00e9", "e\u0301"}})
+	if err == nil || !errors.Is(err, ErrBadRequest) {
+		t.Errorf("é and e+U+0301 accepted as two options: %v", err)
+	}
+}
+
+func TestFinishNonFinite(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		r := []Ranked{{Option: "a", LogProb: v}, {Option: "b", LogProb: -1}}
+		if _, err := finish(r, 3, true); !errors.Is(err, ErrNonFinite) {
+			t.Errorf("logprob %v: error %v, want ErrNonFinite", v, err)
 		}
 	}
 }
