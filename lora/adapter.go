@@ -208,7 +208,19 @@ func fromTensors(cfg *Config, tensors []*model.Tensor) (*Adapter, error) {
 			}
 		}
 	}
-	for module, p := range pairs {
+	// Check the modules in model order, so that the first error reported
+	// is the same from run to run.
+	modules := make([]string, 0, len(pairs))
+	for module := range pairs {
+		modules = append(modules, module)
+	}
+	slices.SortFunc(modules, func(x, y string) int {
+		lx, px, _ := parseModule(x)
+		ly, py, _ := parseModule(y)
+		return moduleOrder(lx, px) - moduleOrder(ly, py)
+	})
+	for _, module := range modules {
+		p := pairs[module]
 		d, err := newDelta(cfg, module, p)
 		if err != nil {
 			return nil, err

@@ -22,6 +22,14 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// usagef prints a usage error and the command's flags and returns exit
+// code 2.
+func usagef(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return 2
+}
+
 // failf prints a command's error and returns exit code 1.
 func failf(stderr io.Writer, cmd string, format string, args ...any) int {
 	fmt.Fprintf(stderr, "taskmatch %s: %s\n", cmd, fmt.Sprintf(format, args...))

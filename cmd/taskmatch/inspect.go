@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/taskmatch/taskmatch/engine"
 	"github.com/taskmatch/taskmatch/model"
+	"github.com/taskmatch/taskmatch/tokenizer"
 )
 
 func init() {
@@ -36,6 +39,7 @@ type inspectReport struct {
 	Memory       engine.MemoryEst `json:"serving_memory"`
 	Adapters     []any            `json:"adapters,omitempty"`
 	Plan         *engine.Plan     `json:"gpu_plan,omitempty"`
+	Tokenizer    string           `json:"tokenizer"`
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
@@ -51,7 +55,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *modelDir == "" {
-		return failf(stderr, "inspect", "--model is required")
+		return usagef(fs, "--model is required")
 	}
 	ck, err := model.Open(*modelDir)
 	if err != nil {
@@ -73,6 +77,11 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	for _, t := range ck.Tensors {
 		r.DTypes[t.DType.String()]++
 	}
+	_, note, err := inspectTokenizer(*modelDir)
+	if err != nil {
+		return failf(stderr, "inspect", "the checkpoint cannot be served: %v", err)
+	}
+	r.Tokenizer = note
 	extra := int64(0)
 	for _, dir := range adapters {
 		info, changed, err := adapterInfo(dir, w)
@@ -139,6 +148,7 @@ func printReport(w io.Writer, r *inspectReport) {
 	fmt.Fprintf(w, "dtypes         %s\n", strings.Join(dt, ", "))
 	fmt.Fprintf(w, "files          %s\n", strings.Join(r.Files, ", "))
 	fmt.Fprintf(w, "weight bytes   %d (%s)\n", r.WeightBytes, human(r.WeightBytes))
+	fmt.Fprintf(w, "tokenizer      %s\n", r.Tokenizer)
 	m := r.Memory
 	fmt.Fprintf(w, "serving memory %s = weights %s + KV cache %s (%d positions x %d slots) + buffers %s\n",
 		human(m.Total), human(m.Weights), human(m.KVCache), m.Context, m.Slots, human(m.Buffers))
@@ -152,6 +162,34 @@ func printReport(w io.Writer, r *inspectReport) {
 		b, _ := json.Marshal(a)
 		fmt.Fprintf(w, "adapter        %s\n", b)
 	}
+}
+
+// inspectTokenizer loads the checkpoint's tokenizer and renders a one-message
+// chat with its template, as serving will. A checkpoint without tokenizer
+// files is described, not refused: it can still run token ids.
+func inspectTokenizer(dir string) (*tokenizer.Tokenizer, string, error) {
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		missing := true
+		for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
+			if _, serr := os.Stat(filepath.Join(dir, name)); serr == nil {
+				missing = false
+			}
+		}
+		if missing {
+			return nil, "none (token ids only: logits and perf work, scoring does not)", nil
+		}
+		return nil, "", err
+	}
+	if _, err := tok.EncodeChat([]tokenizer.Message{{Role: "user", Content: "hello"}}, true); err != nil {
+		return nil, "", err
+	}
+	eot := tok.EndOfTurn()
+	var names []string
+	for _, id := range eot {
+		names = append(names, tok.Token(id))
+	}
+	return tok, fmt.Sprintf("%d tokens, chat template renders, end of turn %s", tok.VocabSize(), strings.Join(names, " ")), nil
 }
 
 func human(n int64) string {

@@ -28,13 +28,16 @@ func runLogits(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *modelDir == "" || *idsFlag == "" {
-		return failf(stderr, "logits", "--model and --ids are required")
+		return usagef(fs, "--model and --ids are required")
+	}
+	if *top < 0 {
+		return usagef(fs, "--top must not be negative")
 	}
 	var ids []int
 	for _, f := range strings.Split(*idsFlag, ",") {
 		id, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
-			return failf(stderr, "logits", "bad token id %q in --ids", f)
+			return usagef(fs, "bad token id %q in --ids", f)
 		}
 		ids = append(ids, id)
 	}
@@ -61,8 +64,8 @@ func runLogits(args []string, stdout, stderr io.Writer) int {
 		NTokens int       `json:"n_tokens"`
 		Top     []entry   `json:"top"`
 		Logits  []float32 `json:"logits,omitempty"`
-	}{NTokens: len(ids)}
-	for _, i := range order[:min(max(*top, 0), len(order))] {
+	}{NTokens: len(ids), Top: []entry{}}
+	for _, i := range order[:min(*top, len(order))] {
 		out.Top = append(out.Top, entry{i, logits[i]})
 	}
 	if *full {

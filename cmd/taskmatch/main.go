@@ -40,11 +40,18 @@ func main() {
 
 // runMain dispatches to a subcommand; tests call it directly.
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				c.run([]string{"-h"}, stdout, stdout)
+				return 0
+			}
 		}
+		usage(stdout)
 		return 0
 	}
 	c, ok := commands[args[0]]
@@ -66,4 +73,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
+	fmt.Fprintln(w, "\nrun \"taskmatch help <command>\" (or \"taskmatch <command> -h\") for its flags")
 }

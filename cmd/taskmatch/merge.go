@@ -27,7 +27,7 @@ func (l *adapterList) Set(v string) error {
 // [--adapter DIR ...] --out DIR`: it merges the adapters in order and writes
 // a complete bfloat16 checkpoint.
 func runMerge(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	fs := flag.NewFlagSet("taskmatch merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	modelDir := fs.String("model", "", "base checkpoint directory")
 	outDir := fs.String("out", "", "directory for the merged checkpoint")
