@@ -49,16 +49,24 @@ func BenchmarkMergeQwen2_7BLayer(b *testing.B) {
 		ds = append(ds, randomDelta(rng, qwen2_7B, p, 16))
 		elems += int64(out * in)
 	}
-	b.SetBytes(elems * 2)
-	cpu0 := cpuSeconds()
-	for b.Loop() {
-		for i := range ws {
-			_ = MergeMat(ws[i], ds[i])
-		}
+	for _, impl := range []struct {
+		name  string
+		merge func(kernels.Mat, *Delta, kernels.DType) kernels.Mat
+	}{{"kernels", MergeMatAs}, {"scalar", mergeMatScalar}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.SetBytes(elems * 2)
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				for i := range ws {
+					_ = impl.merge(ws[i], ds[i], ws[i].DType)
+				}
+			}
+			// CPU time per layer does not depend on how busy the machine
+			// is; divide by the cores used for the wall time of an idle
+			// machine.
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+		})
 	}
-	// CPU time per layer does not depend on how busy the machine is;
-	// divide by the cores used for the wall time of an idle machine.
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }
 
 // cpuSeconds is the user plus system CPU time of the process so far.

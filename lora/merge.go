@@ -243,6 +243,47 @@ func MergeMatAs(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
 	rows, cols, r := w.Rows, w.Cols, d.Rank
 	out := newMat(dt, rows, cols)
 
+	// B·A is a matrix product x w^T with x = B [out, r] and w = A^T
+	// [in, r], which the kernels' MatMul computes (SIMD where the CPU has
+	// it), block by block of output rows.
+	at := make([]float32, cols*r)
+	for k := range r {
+		for j, v := range d.A[k*cols : (k+1)*cols] {
+			at[j*r+k] = v
+		}
+	}
+	atm := kernels.Mat{DType: kernels.F32, Rows: cols, Cols: r, F32: at}
+	s := float32(d.Scale)
+	const block = 32 // output rows per MatMul: block*cols floats of delta
+	delta := make([]float32, block*cols)
+	buf := make([]float32, block*cols)
+	for r0 := 0; r0 < rows; r0 += block {
+		n := min(block, rows-r0)
+		kernels.MatMul(delta[:n*cols], d.B[r0*r:(r0+n)*r], n, atm)
+		kernels.ParallelFor(n, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				row := buf[o*cols : (o+1)*cols]
+				w.Row(r0+o, row)
+				for j, v := range delta[o*cols : (o+1)*cols] {
+					row[j] += s * v
+				}
+				storeRows(out, r0+o, row)
+			}
+		})
+	}
+	return out
+}
+
+// mergeMatScalar is MergeMatAs with plain Go loops for B·A: the reference
+// that tests and benchmarks compare the kernel path with.
+func mergeMatScalar(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
+	if w.Rows != d.Out || w.Cols != d.In || len(d.A) != d.Rank*d.In || len(d.B) != d.Out*d.Rank {
+		panic(fmt.Sprintf("lora: MergeMat: weight [%d, %d] with delta A [%d, %d] B [%d, %d]",
+			w.Rows, w.Cols, d.Rank, d.In, d.Out, d.Rank))
+	}
+	rows, cols, r := w.Rows, w.Cols, d.Rank
+	out := newMat(dt, rows, cols)
+
 	// at is A transposed, [in, r]: the r values that meet one weight
 	// column lie next to each other.
 	at := make([]float32, cols*r)

@@ -2,6 +2,7 @@ package lora
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -439,5 +440,32 @@ func TestSummary(t *testing.T) {
 	if s.Rank != 8 || s.Alpha != 16 || math.Abs(s.Scale-5.657) > 1e-3 || s.Modules != 14 ||
 		len(s.TargetModules) != 7 || s.LoRAParams != 2*per || s.Params != s.LoRAParams || s.DType != "F32" {
 		t.Errorf("summary %+v", s)
+	}
+}
+
+// TestMergeKernelsMatchScalar checks the MatMul-based merge against the
+// plain-loop reference: the same float32 products, summed in another order.
+func TestMergeKernelsMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, shape := range [][3]int{{70, 33, 8}, {5, 129, 16}, {64, 64, 1}} {
+		out, in, r := shape[0], shape[1], shape[2]
+		w := kernels.Mat{DType: kernels.F32, Rows: out, Cols: in, F32: make([]float32, out*in)}
+		for i := range w.F32 {
+			w.F32[i] = float32(rng.NormFloat64())
+		}
+		d := &Delta{Out: out, In: in, Rank: r, Scale: 2, A: make([]float32, r*in), B: make([]float32, out*r)}
+		for i := range d.A {
+			d.A[i] = float32(rng.NormFloat64())
+		}
+		for i := range d.B {
+			d.B[i] = float32(rng.NormFloat64())
+		}
+		got := MergeMatAs(w, d, kernels.F32)
+		want := mergeMatScalar(w, d, kernels.F32)
+		for i := range got.F32 {
+			if diff := math.Abs(float64(got.F32[i] - want.F32[i])); diff > 1e-4*math.Max(1, math.Abs(float64(want.F32[i]))) {
+				t.Fatalf("%v: element %d: %v, scalar %v", shape, i, got.F32[i], want.F32[i])
+			}
+		}
 	}
 }
