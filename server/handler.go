@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -39,6 +40,7 @@ type Handler struct {
 	queue chan struct{} // one token per admitted request
 	ids   atomic.Uint64
 	idPre string
+	busy  atomic.Int64 // requests in ServeHTTP
 }
 
 // NewHandler returns a Handler with no Service yet.
@@ -62,6 +64,22 @@ func (h *Handler) SetService(s *Service) { h.svc.Store(s) }
 // Ready reports whether the handler has a Service.
 func (h *Handler) Ready() bool { return h.svc.Load() != nil }
 
+// Wait waits until no request is in the handler, or until ctx is done; it
+// returns ctx.Err() in that case. After Serve returns, Wait tells when the
+// Service's engine is no longer in use and may be closed.
+func (h *Handler) Wait(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for h.busy.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
 // endpoints maps POST paths to request kinds.
 var endpoints = map[string]string{
 	"/v1/match":  KindMatch,
@@ -72,6 +90,8 @@ var endpoints = map[string]string{
 
 // ServeHTTP answers one request and logs it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.busy.Add(1)
+	defer h.busy.Add(-1)
 	start := time.Now()
 	id := r.Header.Get("X-Request-ID")
 	if !goodID(id) {
@@ -149,6 +169,10 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request, kind string) (in
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lim))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return h.fail(w, tooLarge(lim))
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read timeout (ServeConfig.ReadTimeout) passed.
+		return h.fail(w, errorf(http.StatusRequestTimeout, CodeReadTimeout,
+			"the body did not arrive within the read timeout"))
 	} else if err != nil {
 		return h.fail(w, errorf(http.StatusBadRequest, CodeBadJSON, "reading the body: "+err.Error()))
 	}
@@ -236,6 +260,7 @@ type ModelInfo struct {
 		MaxBody         int64 `json:"max_body"`
 		MaxOptions      int   `json:"max_options"`
 		MaxPromptTokens int   `json:"max_prompt_tokens"`
+		MaxOptionTokens int   `json:"max_option_tokens"`
 	} `json:"limits"`
 }
 
@@ -250,5 +275,6 @@ func (s *Service) Info() ModelInfo {
 	info.Limits.MaxBody = s.limits.MaxBody
 	info.Limits.MaxOptions = s.limits.MaxOptions
 	info.Limits.MaxPromptTokens = s.limits.MaxPromptTokens
+	info.Limits.MaxOptionTokens = s.limits.MaxOptionTokens
 	return info
 }

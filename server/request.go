@@ -69,7 +69,8 @@ type ScoreRequest struct {
 }
 
 // decodeStrict decodes exactly one JSON value from data into v: unknown
-// fields and anything after the value are errors.
+// fields, keys that match a field only regardless of case, duplicated keys
+// and anything after the value are errors.
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -82,7 +83,7 @@ func decodeStrict(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(http.StatusBadRequest, CodeBadJSON, "bad JSON: data after the JSON object")
 	}
-	return nil
+	return checkKeys(data, v, "")
 }
 
 // trimJSON drops the "json: " prefix of encoding/json's errors.

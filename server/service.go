@@ -11,12 +11,18 @@ import (
 	"github.com/taskmatch/taskmatch/engine"
 	"github.com/taskmatch/taskmatch/match"
 	"github.com/taskmatch/taskmatch/tokenizer"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Default limits.
 const (
 	DefaultMaxBody    = 1 << 20 // bytes of a request body
 	DefaultMaxOptions = 256     // options of /v1/score, tasks of /v1/choose
+
+	// DefaultMaxOptionTokens bounds the tokens of all of a request's
+	// options together: scoring costs about one forward position per
+	// option token.
+	DefaultMaxOptionTokens = 8192
 )
 
 // Limits bound what one request may ask. Zero fields take the defaults.
@@ -30,6 +36,10 @@ type Limits struct {
 	// MaxPromptTokens is the longest prompt in tokens; 0 means, and larger
 	// values are cut to, the engine's context.
 	MaxPromptTokens int
+	// MaxOptionTokens is the most tokens of all options (or task names)
+	// together, each option counted with its end-of-turn token, checked
+	// before the model runs; 0 means DefaultMaxOptionTokens.
+	MaxOptionTokens int
 }
 
 // Service answers matching questions and scoring requests with a loaded
@@ -54,6 +64,9 @@ func NewService(e *engine.Engine, t *match.Templates, lim Limits) *Service {
 	}
 	if lim.MaxOptions <= 0 {
 		lim.MaxOptions = DefaultMaxOptions
+	}
+	if lim.MaxOptionTokens <= 0 {
+		lim.MaxOptionTokens = DefaultMaxOptionTokens
 	}
 	if lim.MaxPromptTokens <= 0 || lim.MaxPromptTokens > e.ContextLen() {
 		lim.MaxPromptTokens = e.ContextLen()
@@ -296,7 +309,7 @@ func decodeField(name string, raw json.RawMessage, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, CodeBadJSON, fmt.Sprintf("bad JSON in %q: %s", name, trimJSON(err)))
 	}
-	return nil
+	return checkKeys(raw, v, name)
 }
 
 func (s *Service) pairUsers(lang string, t match.Task, a, b match.Profile) (*engine.Request, error) {
@@ -350,8 +363,27 @@ func (s *Service) choose(r *ChooseRequest) (*engine.Request, error) {
 	if err != nil {
 		return nil, badRequest("tasks: " + trimMatch(err))
 	}
+	if err := sameNames(options); err != nil {
+		return nil, err
+	}
 	prompt, err := s.templates.Choose(lang, *r.Profile, r.Tasks)
 	return userRequest(prompt, options, err)
+}
+
+// sameNames rejects task names that differ only by surrounding white space
+// or Unicode normalization ("x" and "x ", "é" and "e\u0301"): the model
+// could not tell such answers apart.
+func sameNames(names []string) error {
+	seen := make(map[string]int, len(names))
+	for i, n := range names {
+		key := norm.NFC.String(strings.TrimSpace(n))
+		if j, dup := seen[key]; dup {
+			return badRequest(fmt.Sprintf("tasks: task names %q and %q are the same once trimmed and normalized",
+				names[j], n))
+		}
+		seen[key] = i
+	}
+	return nil
 }
 
 func (s *Service) scoreRequest(r *ScoreRequest) (*engine.Request, error) {
@@ -411,6 +443,19 @@ func (s *Service) score(ctx context.Context, req *engine.Request) (*engine.Resul
 	if len(ids) > s.limits.MaxPromptTokens {
 		return nil, len(ids), errorf(http.StatusBadRequest, CodePromptTooLong,
 			fmt.Sprintf("the prompt has %d tokens, more than the limit of %d", len(ids), s.limits.MaxPromptTokens))
+	}
+	opts, err := s.engine.OptionIDs(req.Options)
+	if err != nil {
+		return nil, len(ids), AsError(err)
+	}
+	n := 0
+	for _, o := range opts {
+		n += len(o)
+	}
+	if n > s.limits.MaxOptionTokens {
+		return nil, len(ids), errorf(http.StatusBadRequest, CodeTooManyTokens,
+			fmt.Sprintf("the options have %d tokens together, more than the limit of %d",
+				n, s.limits.MaxOptionTokens))
 	}
 	res, err := s.engine.Score(ctx, req)
 	if err != nil {

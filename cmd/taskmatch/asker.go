@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/taskmatch/taskmatch/engine"
@@ -51,3 +53,29 @@ func openService(log *slog.Logger, opts engine.Options, tpl *match.Templates, li
 		"load_time", time.Since(start).Round(time.Millisecond))
 	return svc, nil
 }
+
+// errNoCUDA is engine.Load's error for --device cuda in a build without the
+// CUDA backend.
+const errNoCUDA = "engine: this build has no CUDA backend (use --device cpu or auto)"
+
+// checkModelFlags checks, before anything loads, the flags that engine.Load
+// would only reject after the work of loading (or, for serve, after
+// listening): adapters without --model, an unknown device, and cuda in a
+// build without the CUDA backend. usage reports whether the error is a
+// usage error (exit 2) rather than a missing feature (exit 1).
+func checkModelFlags(modelDir string, adapters []string, device string, threads int) (msg string, usage bool) {
+	switch {
+	case len(adapters) > 0 && modelDir == "":
+		return "--adapter needs --model: the built-in demo model takes no adapters", true
+	case device != "auto" && device != "cpu" && device != "cuda":
+		return fmt.Sprintf("unknown --device %q (want auto, cpu or cuda)", device), true
+	case threads < 0 || threads > maxThreads:
+		return fmt.Sprintf("--threads must be between 0 (one per core) and %d, got %d", maxThreads, threads), true
+	case device == "cuda" && !slices.Contains(engine.Backends(), "cuda"):
+		return errNoCUDA, false
+	}
+	return "", false
+}
+
+// maxThreads is the largest --threads accepted.
+const maxThreads = 1024

@@ -32,12 +32,15 @@ func TestScoreCommand(t *testing.T) {
 		{`{"kind": "score", "prompt": "hi", "options": ["a"], "extra": true}`, "bad_json", 0},
 		{`{"kind": "score", "prompt": "hi", "options": ["a", "b"], "mode": "greedy"}`, "", 2},
 	}
+	// Blank lines get an error each, so that output line N answers input
+	// line N.
+	lines = append(lines[:4:4], append([]struct {
+		line, code string
+		options    int
+	}{{"", "bad_json", 0}, {"   ", "bad_json", 0}}, lines[4:]...)...)
 	var in strings.Builder
-	for i, l := range lines {
+	for _, l := range lines {
 		in.WriteString(l.line + "\n")
-		if i == 3 {
-			in.WriteString("\n   \n") // blank lines are skipped
-		}
 	}
 	dir := t.TempDir()
 	inPath, outPath := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
@@ -78,12 +81,15 @@ func TestScoreCommand(t *testing.T) {
 	if n := strings.Count(stderr.String(), "carry no meaning"); n != 1 {
 		t.Errorf("the demo warning appears %d times in the log:\n%s", n, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "errors=5") {
+	if !strings.Contains(string(data), `"line 5: empty line"`) || !strings.Contains(string(data), `"line 6: empty line"`) {
+		t.Errorf("no line numbers in the blank lines' errors:\n%s", data)
+	}
+	if !strings.Contains(stderr.String(), "errors=7") {
 		t.Errorf("no summary in the log:\n%s", stderr.String())
 	}
 
 	// Standard input and output.
-	scoreStdin = strings.NewReader(lines[0].line + "\n" + lines[6].line)
+	scoreStdin = strings.NewReader(lines[0].line + "\n" + `{"kind": "match", "profile": `)
 	defer func() { scoreStdin = os.Stdin }()
 	stdout.Reset()
 	if code := runMain([]string{"score"}, &stdout, &stderr); code != 0 {
@@ -101,6 +107,41 @@ func TestScoreUsage(t *testing.T) {
 	}
 	if code := runMain([]string{"score", "--in", filepath.Join(t.TempDir(), "missing")}, &stdout, &stderr); code != 1 {
 		t.Errorf("missing input: exit %d", code)
+	}
+	for _, args := range [][]string{{"--threads", "-1"}, {"--adapter", "/x"}, {"--device", "gpu"}, {"--context", "-3"}} {
+		if code := runMain(append([]string{"score"}, args...), &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+
+	// The same file as input and output (also through a second name) is
+	// refused, and left alone.
+	dir := t.TempDir()
+	same := filepath.Join(dir, "same.jsonl")
+	const content = `{"kind": "score", "prompt": "hi", "options": ["a", "b"]}` + "\n"
+	os.WriteFile(same, []byte(content), 0o644)
+	os.Link(same, filepath.Join(dir, "link.jsonl"))
+	for _, out := range []string{same, filepath.Join(dir, "link.jsonl"), filepath.Join(dir, ".", "same.jsonl")} {
+		stderr.Reset()
+		if code := runMain([]string{"score", "--in", same, "--out", out}, &stdout, &stderr); code != 2 {
+			t.Errorf("--out %s: exit %d, want 2: %s", out, code, stderr.String())
+		}
+		if data, _ := os.ReadFile(same); string(data) != content {
+			t.Errorf("--out %s: the input became %q", out, data)
+		}
+	}
+
+	// A model that fails to load leaves an earlier output alone.
+	prev := filepath.Join(dir, "prev.jsonl")
+	os.WriteFile(prev, []byte("earlier results\n"), 0o644)
+	if code := runMain([]string{"score", "--model", filepath.Join(dir, "nomodel"), "--in", same, "--out", prev}, &stdout, &stderr); code != 1 {
+		t.Errorf("missing model: exit %d, want 1", code)
+	}
+	if data, _ := os.ReadFile(prev); string(data) != "earlier results\n" {
+		t.Errorf("a failed load changed the output to %q", data)
+	}
+	if code := runMain([]string{"score", "--in", same, "--out", filepath.Join(dir, "nodir", "out.jsonl")}, &stdout, &stderr); code != 1 {
+		t.Errorf("output in a missing directory: exit %d, want 1", code)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,9 +19,11 @@ func init() {
 	register("serve", "serve the matching API over HTTP", runServe)
 }
 
-// runServe listens at once, answering 503 on /healthz while the model
-// loads, then serves until SIGTERM or SIGINT, after which it finishes the
-// requests in flight and returns 0.
+// runServe checks its flags (exit 2 for a usage error), then listens at
+// once, answering 503 on /healthz while the model loads, and serves until
+// SIGTERM or SIGINT, after which it finishes the requests in flight and
+// returns 0; it returns 1 when they have not finished within
+// --shutdown-timeout.
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
 	modelDir := fs.String("model", "", "checkpoint directory (default: the built-in demo model)")
@@ -35,13 +38,36 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest request body in bytes (413 above)")
 	maxOptions := fs.Int("max-options", server.DefaultMaxOptions, "most options of /v1/score and tasks of /v1/choose")
 	maxPrompt := fs.Int("max-prompt-tokens", 0, "longest prompt in tokens (0: the model's context)")
+	maxOptionTokens := fs.Int("max-option-tokens", server.DefaultMaxOptionTokens,
+		"most tokens of all options (or task names) of one request together")
 	queue := fs.Int("queue", server.DefaultQueue, "most requests running plus waiting (429 above)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "deadline of one request (0: none)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "deadline of one request, once its body is read (0: none)")
+	readTimeout := fs.Duration("read-timeout", server.DefaultReadTimeout,
+		"deadline for reading one request, headers and body (408 past it)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 0,
+		"after SIGTERM, how long the requests in flight may take before they are canceled\n"+
+			"(0: --read-timeout + --timeout + 10s, or 3m with --timeout 0)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		return failf(stderr, "serve", "unexpected argument %q", fs.Arg(0))
+		return usagef(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if msg, usage := checkModelFlags(*modelDir, adapters, *device, *threads); msg != "" {
+		if usage {
+			return usagef(fs, "%s", msg)
+		}
+		return failf(stderr, "serve", "%s", msg)
+	}
+	if msg := checkServeFlags(*slots, *queue, *maxBody, *maxOptions, *maxPrompt, *maxOptionTokens, *ef.context,
+		*timeout, *readTimeout, *shutdownTimeout); msg != "" {
+		return usagef(fs, "%s", msg)
+	}
+	if *shutdownTimeout == 0 {
+		*shutdownTimeout = server.DefaultShutdownTimeout
+		if *timeout > 0 {
+			*shutdownTimeout = *readTimeout + *timeout + 10*time.Second
+		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	tpl, err := loadTemplates(*templates)
@@ -58,7 +84,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log.Info("listening", "addr", ln.Addr().String())
 	h := server.NewHandler(server.Config{Queue: *queue, Timeout: *timeout, Logger: log})
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(ctx, ln, h, log) }()
+	go func() {
+		served <- server.Serve(ctx, ln, h, server.ServeConfig{ReadTimeout: *readTimeout,
+			ShutdownTimeout: *shutdownTimeout, Logger: log})
+	}()
 
 	type loadResult struct {
 		svc *server.Service
@@ -72,7 +101,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			loaded <- loadResult{nil, err}
 			return
 		}
-		lim := server.Limits{MaxBody: *maxBody, MaxOptions: *maxOptions, MaxPromptTokens: *maxPrompt}
+		lim := server.Limits{MaxBody: *maxBody, MaxOptions: *maxOptions, MaxPromptTokens: *maxPrompt,
+			MaxOptionTokens: *maxOptionTokens}
 		svc, err := openService(log, opts, tpl, lim)
 		loaded <- loadResult{svc, err}
 	}()
@@ -97,10 +127,51 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	err = <-served
-	svc.Engine().Close()
+	// Close the engine once no handler uses it: at once after a graceful
+	// shutdown; after a shutdown that ran out of time, the canceled
+	// requests get a moment to leave.
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if h.Wait(wctx) == nil {
+		svc.Engine().Close()
+	} else {
+		log.Warn("requests still running: leaving the engine open")
+	}
+	cancel()
 	if err != nil {
 		return failf(stderr, "serve", "%v", err)
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// maxSlots is the largest --slots accepted.
+const maxSlots = 64
+
+// checkServeFlags returns a usage error for a serve flag out of range, or
+// "".
+func checkServeFlags(slots, queue int, maxBody int64, maxOptions, maxPrompt, maxOptionTokens, context int,
+	timeout, readTimeout, shutdownTimeout time.Duration) string {
+	switch {
+	case slots < 1 || slots > maxSlots:
+		return fmt.Sprintf("--slots must be between 1 and %d, got %d", maxSlots, slots)
+	case queue < 1:
+		return fmt.Sprintf("--queue must be at least 1, got %d", queue)
+	case maxBody < 1:
+		return fmt.Sprintf("--max-body must be at least 1, got %d", maxBody)
+	case maxOptions < 1:
+		return fmt.Sprintf("--max-options must be at least 1, got %d", maxOptions)
+	case maxPrompt < 0:
+		return fmt.Sprintf("--max-prompt-tokens must be 0 (the model's context) or more, got %d", maxPrompt)
+	case maxOptionTokens < 1:
+		return fmt.Sprintf("--max-option-tokens must be at least 1, got %d", maxOptionTokens)
+	case context < 0:
+		return fmt.Sprintf("--context must be 0 (the model's) or more, got %d", context)
+	case timeout < 0:
+		return fmt.Sprintf("--timeout must be 0 (none) or more, got %v", timeout)
+	case readTimeout <= 0:
+		return fmt.Sprintf("--read-timeout must be positive, got %v", readTimeout)
+	case shutdownTimeout < 0:
+		return fmt.Sprintf("--shutdown-timeout must be 0 (the default) or more, got %v", shutdownTimeout)
+	}
+	return ""
 }

@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskmatch/taskmatch/engine"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -39,7 +44,7 @@ func TestServeCommand(t *testing.T) {
 	var stderr syncBuffer
 	exit := make(chan int, 1)
 	go func() {
-		exit <- runMain([]string{"serve", "--addr", "127.0.0.1:0", "--queue", "8"}, io.Discard, &stderr)
+		exit <- runMain([]string{"serve", "--addr", "127.0.0.1:0", "--queue", "8", "--read-timeout", "1s"}, io.Discard, &stderr)
 	}()
 
 	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -106,6 +111,22 @@ func TestServeCommand(t *testing.T) {
 	for answered.Load() < n-8 {
 		time.Sleep(time.Millisecond)
 	}
+	// A client trickling its body, one byte per 100ms, does not hold up the
+	// shutdown: the read timeout (1s) ends it.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/score HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n")
+	go func() {
+		for range 100 {
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +150,7 @@ func TestServeCommand(t *testing.T) {
 		if code != 0 {
 			t.Errorf("exit %d", code)
 		}
-	case <-time.After(time.Minute):
+	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop after SIGTERM")
 	}
 	log := stderr.String()
@@ -151,5 +172,45 @@ func TestServeUsage(t *testing.T) {
 	}
 	if code := runMain([]string{"serve", "--addr", "127.0.0.1:0", "--templates", "/nonexistent.json"}, &stdout, &stderr); code != 1 {
 		t.Errorf("missing templates file: exit %d", code)
+	}
+	// Flags out of range, and flags engine.Load would reject only after
+	// the server listens, fail at once: nothing listens, no model loads.
+	cudaExit := 1
+	if slices.Contains(engine.Backends(), "cuda") {
+		cudaExit = -1 // a CUDA build: not a usage error
+	}
+	for _, tc := range []struct {
+		args []string
+		exit int
+	}{
+		{[]string{"--slots", "-1"}, 2},
+		{[]string{"--slots", "0"}, 2},
+		{[]string{"--slots", "65"}, 2},
+		{[]string{"--queue", "-1"}, 2},
+		{[]string{"--max-body", "-5"}, 2},
+		{[]string{"--max-options", "-1"}, 2},
+		{[]string{"--max-prompt-tokens", "-1"}, 2},
+		{[]string{"--max-option-tokens", "0"}, 2},
+		{[]string{"--threads", "-2"}, 2},
+		{[]string{"--timeout", "-1s"}, 2},
+		{[]string{"--read-timeout", "0s"}, 2},
+		{[]string{"--shutdown-timeout", "-1s"}, 2},
+		{[]string{"--context", "-1"}, 2},
+		{[]string{"--adapter", "/some/adapter"}, 2},
+		{[]string{"--device", "tpu"}, 2},
+		{[]string{"--device", "cuda"}, cudaExit},
+		{[]string{"extra"}, 2},
+	} {
+		if tc.exit < 0 {
+			continue
+		}
+		stderr.Reset()
+		code := runMain(append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...), &stdout, &stderr)
+		if code != tc.exit {
+			t.Errorf("%q: exit %d, want %d: %s", tc.args, code, tc.exit, stderr.String())
+		}
+		if log := stderr.String(); strings.Contains(log, "listening") || strings.Contains(log, "carry no meaning") {
+			t.Errorf("%q: started before failing:\n%s", tc.args, log)
+		}
 	}
 }
