@@ -5,7 +5,9 @@ import (
 	"image/color"
 	"math"
 	"math/big"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -34,6 +36,7 @@ func BiasChart(base string, pairs []Pair, x0, y0 *big.Rat) error {
 	p.Title.Text = "Bias chart: one point per (group, task), sized by submissions"
 	p.X.Label.Text = "participation (share of the group's submissions)"
 	p.Y.Label.Text = "pass rate"
+	p.Title.Padding = chartTitlePadding
 	p.Legend.Top = false
 	p.Legend.Padding = vg.Points(4)
 	p.Add(plotter.NewGrid())
@@ -61,8 +64,8 @@ func BiasChart(base string, pairs []Pair, x0, y0 *big.Rat) error {
 		}
 		col := quadrantColours[quad]
 		s.GlyphStyleFunc = func(i int) draw.GlyphStyle {
-			r := vg.Length(1.5 + 6*math.Sqrt(float64(ns[i])/float64(maxN)))
-			return draw.GlyphStyle{Color: col, Radius: vg.Points(float64(r)), Shape: draw.CircleGlyph{}}
+			r := chartMinRadius + (chartMaxRadius-chartMinRadius)*vg.Length(math.Sqrt(float64(ns[i])/float64(maxN)))
+			return draw.GlyphStyle{Color: col, Radius: r, Shape: draw.CircleGlyph{}}
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
 		p.Add(s)
@@ -85,12 +88,60 @@ func BiasChart(base string, pairs []Pair, x0, y0 *big.Rat) error {
 	p.Add(centre)
 	p.Legend.Add(fmt.Sprintf("centre (%.3f, %.3f)", cx, cy), centre)
 	p.X.Min, p.X.Max = 0, maxX*1.05
-	p.Y.Min, p.Y.Max = 0, 1
+	// Pass rates run from 0 to 1; the range reaches chartYPad beyond both
+	// so that the largest points at 0 and 1 are drawn whole, clear of the
+	// axis and the title, with the ticks kept on 0, 0.25, ..., 1.
+	p.Y.Min, p.Y.Max = -chartYPad, 1+chartYPad
+	var ticks plot.ConstantTicks
+	for i := 0; i <= 4; i++ {
+		y := float64(i) / 4
+		ticks = append(ticks, plot.Tick{Value: y, Label: fmt.Sprintf("%.2f", y)})
+	}
+	p.Y.Tick.Marker = ticks
 
 	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(9*vg.Inch, 6*vg.Inch, base+ext); err != nil {
+		if err := saveChart(p, base+ext); err != nil {
 			return fmt.Errorf("match: bias chart %s: %v", filepath.Base(base+ext), err)
 		}
 	}
 	return nil
+}
+
+// Sizes of the bias chart.
+const (
+	chartWidth, chartHeight = 9 * vg.Inch, 6 * vg.Inch
+	chartMargin             = vg.Length(8) // white space around the whole chart, in points
+	chartTitlePadding       = vg.Length(10)
+	// Radii of the points, for the smallest and the largest n.
+	chartMinRadius, chartMaxRadius = vg.Length(1.5), vg.Length(7.5)
+	// chartYPad is the room, in pass rate, above 1 and below 0. The data
+	// area is some 360 points high, so 0.05 is about 18 points: more than
+	// twice the largest radius.
+	chartYPad = 0.05
+)
+
+// saveChart writes p to path, in the format its extension names, with a
+// white margin of chartMargin around it.
+func saveChart(p *plot.Plot, path string) (err error) {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	cw, err := draw.NewFormattedCanvas(chartWidth, chartHeight, format)
+	if err != nil {
+		return err
+	}
+	dc := draw.New(cw)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	p.Draw(draw.Crop(dc, chartMargin, -chartMargin, chartMargin, -chartMargin))
+
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	_, err = cw.WriteTo(f)
+	return err
 }

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"strings"
 	"sync"
 )
@@ -88,52 +87,70 @@ func (m *bpe) mergeScan(syms []int) []int {
 }
 
 // mergeHeap does what mergeScan does with a priority queue of candidate
-// pairs over a linked list of symbols, in O(n log n) for long words.
+// pairs over a linked list of symbols, in O(n log n) for long words: each
+// merge removes a symbol and adds at most two candidates, so the queue
+// sees at most 3n pushes and pops.
 func (m *bpe) mergeHeap(syms []int) []int {
 	n := len(syms)
-	next := make([]int, n)
-	prev := make([]int, n)
-	alive := make([]bool, n)
+	next := make([]int32, n)
+	prev := make([]int32, n)
 	for i := range syms {
-		next[i], prev[i], alive[i] = i+1, i-1, true
+		next[i], prev[i] = int32(i+1), int32(i-1)
 	}
 	next[n-1] = -1
 
-	h := &pairHeap{}
-	push := func(i int) {
+	h := make(pairHeap, 0, n)
+	candidateAt := func(i int32) (candidate, bool) {
 		j := next[i]
-		if i < 0 || j < 0 {
-			return
+		if j < 0 {
+			return candidate{}, false
 		}
-		if mg, ok := m.merges[pairKey(syms[i], syms[j])]; ok {
-			heap.Push(h, candidate{pos: i, right: syms[j], left: syms[i], merge: mg})
+		mg, ok := m.merges[pairKey(syms[i], syms[j])]
+		if !ok {
+			return candidate{}, false
+		}
+		c := candidate{
+			key:   uint64(uint32(mg.rank))<<32 | uint64(uint32(i)),
+			left:  int32(syms[i]),
+			right: int32(syms[j]),
+			id:    mg.id,
+		}
+		return c, true
+	}
+	for i := int32(0); int(i)+1 < n; i++ {
+		if c, ok := candidateAt(i); ok {
+			h = append(h, c)
 		}
 	}
-	for i := 0; i+1 < n; i++ {
-		push(i)
-	}
+	h.init()
 
-	for h.Len() > 0 {
-		c := heap.Pop(h).(candidate)
-		j := next[c.pos]
-		// Skip candidates made stale by an earlier merge.
-		if !alive[c.pos] || j < 0 || syms[c.pos] != c.left || syms[j] != c.right {
+	for len(h) > 0 {
+		c := h.pop()
+		i := int32(uint32(c.key))
+		j := next[i]
+		// Skip candidates made stale by an earlier merge: a removed right
+		// symbol is marked by prev = -2, and merged symbols change ids.
+		if prev[i] == -2 || j < 0 || int32(syms[i]) != c.left || int32(syms[j]) != c.right {
 			continue
 		}
-		syms[c.pos] = int(c.merge.id)
-		alive[j] = false
-		next[c.pos] = next[j]
+		syms[i] = int(c.id)
+		next[i] = next[j]
 		if next[j] >= 0 {
-			prev[next[j]] = c.pos
+			prev[next[j]] = i
 		}
-		if p := prev[c.pos]; p >= 0 {
-			push(p)
+		prev[j] = -2
+		if p := prev[i]; p >= 0 {
+			if c, ok := candidateAt(p); ok {
+				h.push(c)
+			}
 		}
-		push(c.pos)
+		if c, ok := candidateAt(i); ok {
+			h.push(c)
+		}
 	}
 
 	out := syms[:0]
-	for i := 0; i >= 0; i = next[i] {
+	for i := int32(0); i >= 0; i = next[i] {
 		out = append(out, syms[i])
 	}
 	return out
@@ -141,27 +158,64 @@ func (m *bpe) mergeHeap(syms []int) []int {
 
 // candidate is a pair of adjacent symbols that a merge applies to.
 type candidate struct {
-	pos         int // index of the left symbol
-	left, right int // the symbols when the candidate was made
-	merge       merge
+	key         uint64 // merge rank << 32 | index of the left symbol
+	left, right int32  // the symbols when the candidate was made
+	id          int32  // the merged symbol
 }
 
+// pairHeap is a binary min-heap of candidates by key: lowest rank first,
+// leftmost first among equal ranks. It is written out, rather than built on
+// container/heap, to avoid an interface call per comparison and an
+// allocation per push, which made long words several times slower.
 type pairHeap []candidate
 
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	if h[i].merge.rank != h[j].merge.rank {
-		return h[i].merge.rank < h[j].merge.rank
+func (h pairHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
 	}
-	return h[i].pos < h[j].pos
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(candidate)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
+
+func (h *pairHeap) push(c candidate) {
+	*h = append(*h, c)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].key <= s[i].key {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h *pairHeap) pop() candidate {
+	s := *h
+	c := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	*h = s[:last]
+	h.down(0)
 	return c
+}
+
+func (h pairHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		least := l
+		if r := l + 1; r < n && h[r].key < h[l].key {
+			least = r
+		}
+		if h[i].key <= h[least].key {
+			return
+		}
+		h[i], h[least] = h[least], h[i]
+		i = least
+	}
 }
 
 // pieceCache is a bounded, concurrency-safe map from pre-tokens to their

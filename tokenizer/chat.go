@@ -202,14 +202,9 @@ func (t *Tokenizer) EncodeChat(messages []Message, addGenerationPrompt bool,
 func (t *Tokenizer) chatSegments(messages []Message, rendered string, genPrompt bool,
 	opts []ChatOption) ([]segment, bool) {
 
-	// Placeholders: private-use characters around the message index, made
-	// unique against the contents and the template.
-	marker := "\U000F0000"
-	for _, m := range messages {
-		for strings.Contains(m.Content, marker) || strings.Contains(t.chat.src, marker) {
-			marker += "\U000F0001"
-		}
-	}
+	// Placeholders: a marker that occurs in no content and not in the
+	// template, around the message index.
+	marker := placeholderMarker(messages, t.chat.src)
 	holders := make([]string, len(messages))
 	for i := range messages {
 		holders[i] = marker + strconv.Itoa(i) + marker
@@ -278,6 +273,68 @@ func (t *Tokenizer) chatSegments(messages []Message, rendered string, genPrompt 
 		return nil, false
 	}
 	return segs, true
+}
+
+// Placeholder markers are drawn from the supplementary private-use planes,
+// U+F0000 to U+10FFFD (U+FFFFE, U+FFFFF, U+10FFFE and U+10FFFF are
+// noncharacters and left out).
+const (
+	markerFirst = 0xF0000
+	markerLast  = 0x10FFFD
+)
+
+// placeholderMarker returns a marker string that occurs in no message
+// content and not in src. It is the lowest private-use rune in
+// [markerFirst, markerLast] that none of them holds, so "\U000F0000" unless
+// that one is taken. Only when the texts hold every one of those runes is
+// it "\U000F0000" followed by one "\U000F0001" more than any text holds
+// right after a "\U000F0000".
+//
+// It reads each text once: its time is linear in their total length, and
+// the marker is one rune long except in the last case, where it is no
+// longer than the texts.
+func placeholderMarker(messages []Message, src string) string {
+	var used [(markerLast - markerFirst + 64) / 64]uint64 // bit r-markerFirst
+	nUsed := 0
+	longest := -1 // most U+F0001 after a U+F0000; -1 when there is no U+F0000
+	scan := func(s string) {
+		run := -1 // U+F0001 since the last U+F0000, or -1 when outside a run
+		for _, r := range s {
+			// A valid encoding of a rune inside s is always decoded here:
+			// UTF-8 resynchronises at every lead byte, even after invalid
+			// bytes, so this finds the same runs as a substring search.
+			switch {
+			case r == markerFirst:
+				run = 0
+			case r == markerFirst+1 && run >= 0:
+				run++
+			default:
+				run = -1
+			}
+			longest = max(longest, run)
+			if r >= markerFirst && r <= markerLast {
+				w, bit := (r-markerFirst)/64, uint64(1)<<((r-markerFirst)%64)
+				if used[w]&bit == 0 {
+					used[w] |= bit
+					nUsed++
+				}
+			}
+		}
+	}
+	for _, m := range messages {
+		scan(m.Content)
+	}
+	scan(src)
+
+	if nUsed <= markerLast-markerFirst {
+		for r := rune(markerFirst); r <= markerLast; r++ {
+			free := used[(r-markerFirst)/64]&(1<<((r-markerFirst)%64)) == 0
+			if free && r != 0xFFFFE && r != 0xFFFFF {
+				return string(r)
+			}
+		}
+	}
+	return "\U000F0000" + strings.Repeat("\U000F0001", longest+1)
 }
 
 // contentForms returns the distinct ways a template may print content.

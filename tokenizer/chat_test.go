@@ -8,17 +8,18 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-const sharedFixtures = "../../shared/fixtures"
+	"github.com/taskmatch/taskmatch/internal/testutil"
+)
 
 // TestFixtureChatPrompts checks the chat prompts of the logprobs fixtures:
 // the template renders chat_text, and Encode and EncodeChat give input_ids.
 // Each case uses the tokenizer files of its own checkpoint folder.
 func TestFixtureChatPrompts(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedFixtures, "logprobs", "*.json"))
+	fixtures := testutil.Shared(t, "fixtures")
+	files, _ := filepath.Glob(filepath.Join(fixtures, "logprobs", "*.json"))
 	if len(files) == 0 {
-		t.Skipf("no fixtures in %s (the shared folder is not checked out next to the repository)", sharedFixtures)
+		t.Skipf("no fixtures in %s", filepath.Join(fixtures, "logprobs"))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -39,7 +40,7 @@ func TestFixtureChatPrompts(t *testing.T) {
 			if err := json.Unmarshal(data, &fx); err != nil {
 				t.Fatal(err)
 			}
-			tk, err := Load(filepath.Join(sharedFixtures, fx.HFDir))
+			tk, err := Load(filepath.Join(fixtures, fx.HFDir))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,5 +268,89 @@ func TestChatTemplateErrors(t *testing.T) {
 	}
 	if _, err := none.ApplyChatTemplate(nil, true); err == nil || !strings.HasPrefix(err.Error(), "tokenizer: ") {
 		t.Errorf("no template: err = %v", err)
+	}
+}
+
+// TestPlaceholderMarker: the marker occurs in no content and not in the
+// template, and is found in one pass: one rune unless the texts hold every
+// private-use rune, then exactly one U+F0001 more than the longest run.
+func TestPlaceholderMarker(t *testing.T) {
+	const a, b = "\U000F0000", "\U000F0001"
+	// Every marker rune once, each run of U+F0001 after a U+F0000 cut by
+	// "x" so that only the runs written in the cases count.
+	var all strings.Builder
+	for r := rune(markerFirst); r <= markerLast; r++ {
+		all.WriteRune(r)
+		all.WriteByte('x')
+	}
+	for _, tc := range []struct {
+		name     string
+		contents []string
+		src      string
+		want     string
+	}{
+		{"none taken", []string{"hello", ""}, "{{ x }}", a},
+		{"no messages", nil, "", a},
+		{"first taken by a content", []string{"x" + a + "y"}, "", b},
+		{"first taken by the template", []string{"x"}, a, b},
+		{"several taken", []string{a + b, "\U000F0002"}, "\U000F0004", "\U000F0003"},
+		{"long run", []string{strings.Repeat(b, 60000) + a + strings.Repeat(b, 60000)}, "", "\U000F0002"},
+		{"invalid bytes before", []string{"\xf3\xb0\x80" + a}, "", b},
+		{"noncharacters skipped", []string{all.String()[:strings.Index(all.String(), "\U000FFFFE")]}, "", "\U00100000"},
+		{"all taken, no run", []string{all.String()}, "", a + b},
+		{"all taken, runs", []string{all.String(), a + strings.Repeat(b, 5) + "z" + a + b}, a + b + b, a + strings.Repeat(b, 6)},
+	} {
+		msgs := make([]Message, len(tc.contents))
+		for i, c := range tc.contents {
+			msgs[i] = Message{Role: "user", Content: c}
+		}
+		got := placeholderMarker(msgs, tc.src)
+		if got != tc.want {
+			t.Errorf("%s: marker %+q (%d bytes), want %+q", tc.name, got, len(got), tc.want)
+		}
+		for _, c := range append(tc.contents, tc.src) {
+			if strings.Contains(c, got) {
+				t.Errorf("%s: marker %+q occurs in a text", tc.name, got)
+			}
+		}
+	}
+}
+
+// TestEncodeChatMarkerRuns encodes the input that made choosing the marker
+// quadratic (some 40 s): a 480 KB content of U+F0001 with one U+F0000 in
+// the middle. The result must be that of Encode on the rendered text.
+func TestEncodeChatMarkerRuns(t *testing.T) {
+	q, l := testTokenizers(t)
+	run := strings.Repeat("\U000F0001", 60000)
+	msgs := []Message{
+		{Role: "system", Content: "Judge."},
+		{Role: "user", Content: run + "\U000F0000" + run},
+	}
+	for name, tk := range map[string]*Tokenizer{"qwen2": q, "llama3": l} {
+		text, err := tk.ApplyChatTemplate(msgs, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := tk.EncodeChat(msgs, true)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := tk.Encode(text); !slices.Equal(ids, want) {
+			t.Errorf("%s: EncodeChat gives %d ids, Encode(rendered) %d", name, len(ids), len(want))
+		}
+	}
+}
+
+// BenchmarkEncodeChatMarkerRuns measures EncodeChat on the content of
+// TestEncodeChatMarkerRuns.
+func BenchmarkEncodeChatMarkerRuns(b *testing.B) {
+	q, _ := testTokenizers(b)
+	run := strings.Repeat("\U000F0001", 60000)
+	msgs := []Message{{Role: "user", Content: run + "\U000F0000" + run}}
+	b.SetBytes(int64(len(msgs[0].Content)))
+	for b.Loop() {
+		if _, err := q.EncodeChat(msgs, true); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

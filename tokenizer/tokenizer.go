@@ -56,21 +56,29 @@ type Tokenizer struct {
 }
 
 // Load reads tokenizer.json (or tokenizer.json.gz) and, when present,
-// tokenizer_config.json and chat_template.jinja from dir.
+// tokenizer_config.json and chat_template.jinja from dir. Its errors name
+// the file they concern by its path under dir.
 func Load(dir string) (*Tokenizer, error) {
-	return LoadFS(os.DirFS(dir), ".")
+	return loader{
+		fsys: os.DirFS(dir),
+		dir:  ".",
+		show: func(name string) string { return filepath.Join(dir, name) },
+	}.load()
 }
 
-// LoadFiles reads a tokenizer from the paths of its tokenizer.json (plain
-// or gzipped when the name ends in ".gz") and tokenizer_config.json;
+// LoadFiles reads a tokenizer from the paths of its tokenizer.json
+// (gzipped when the name ends in ".gz") and tokenizer_config.json;
 // configPath may be "", and then the tokenizer has no BOS, EOS or chat
-// template.
+// template. Its errors name the file they concern by its path.
 func LoadFiles(tokenizerPath, configPath string) (*Tokenizer, error) {
-	name := filepath.Base(tokenizerPath)
-	dir := os.DirFS(filepath.Dir(tokenizerPath))
-	tj, err := readMaybeGzip(dir, ".", strings.TrimSuffix(name, ".gz"))
+	tj, err := os.ReadFile(tokenizerPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if strings.HasSuffix(tokenizerPath, ".gz") {
+		if tj, err = gunzip(tj); err != nil {
+			return nil, fileError(tokenizerPath, err)
+		}
 	}
 	var cfg []byte
 	if configPath != "" {
@@ -78,69 +86,125 @@ func LoadFiles(tokenizerPath, configPath string) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
 	}
-	return Parse(tj, cfg)
+	return parse(tj, cfg, tokenizerPath, configPath)
 }
 
 // LoadFS is Load for a directory of a file system, such as an embed.FS.
+// Its errors name files by their path in fsys.
 func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
-	tj, err := readMaybeGzip(fsys, dir, "tokenizer.json")
+	return loader{
+		fsys: fsys,
+		dir:  dir,
+		show: func(name string) string { return pathJoin(dir, name) },
+	}.load()
+}
+
+// loader reads the files of a tokenizer from the directory dir of fsys.
+// show turns a file name into the path that errors give for it, so that
+// Load names the directory it was given rather than os.DirFS's ".".
+type loader struct {
+	fsys fs.FS
+	dir  string
+	show func(name string) string
+}
+
+func (l loader) load() (*Tokenizer, error) {
+	tj, tjName, err := l.readMaybeGzip("tokenizer.json")
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := fs.ReadFile(fsys, pathJoin(dir, "tokenizer_config.json"))
+	const configName = "tokenizer_config.json"
+	cfg, err := fs.ReadFile(l.fsys, pathJoin(l.dir, configName))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("tokenizer: %w", err)
+		return nil, l.pathError(configName, err)
 	}
-	t, err := Parse(tj, cfg)
+	t, err := parse(tj, cfg, l.show(tjName), l.show(configName))
 	if err != nil {
 		return nil, err
 	}
 	// Newer checkpoints keep the template in its own file.
 	if t.chat == nil {
-		src, err := fs.ReadFile(fsys, pathJoin(dir, "chat_template.jinja"))
+		const name = "chat_template.jinja"
+		src, err := fs.ReadFile(l.fsys, pathJoin(l.dir, name))
 		if err == nil {
 			if err := t.SetChatTemplate(string(src)); err != nil {
-				return nil, err
+				return nil, fileError(l.show(name), err)
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("tokenizer: %w", err)
+			return nil, l.pathError(name, err)
 		}
 	}
 	return t, nil
 }
 
+// readMaybeGzip reads name, or name+".gz" decompressed when name is
+// missing, and returns the data and the name of the file read.
+func (l loader) readMaybeGzip(name string) ([]byte, string, error) {
+	data, err := fs.ReadFile(l.fsys, pathJoin(l.dir, name))
+	if err == nil {
+		return data, name, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", l.pathError(name, err)
+	}
+	gzName := name + ".gz"
+	data, err = fs.ReadFile(l.fsys, pathJoin(l.dir, gzName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("tokenizer: no %s or %s in %s", name, gzName, l.show("."))
+	}
+	if err != nil {
+		return nil, "", l.pathError(gzName, err)
+	}
+	if data, err = gunzip(data); err != nil {
+		return nil, "", fileError(l.show(gzName), err)
+	}
+	return data, gzName, nil
+}
+
+// pathError is err, from reading the file name, with the path that l
+// shows for that file.
+func (l loader) pathError(name string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("tokenizer: %w", &fs.PathError{Op: pe.Op, Path: l.show(name), Err: pe.Err})
+	}
+	return fileError(l.show(name), err)
+}
+
 func pathJoin(dir, name string) string {
-	if dir == "." || dir == "" {
+	switch {
+	case dir == "." || dir == "":
 		return name
+	case name == ".":
+		return dir
 	}
 	return dir + "/" + name
 }
 
-// readMaybeGzip reads name from dir, or name+".gz" decompressed when name
-// is missing.
-func readMaybeGzip(fsys fs.FS, dir, name string) ([]byte, error) {
-	data, err := fs.ReadFile(fsys, pathJoin(dir, name))
-	if err == nil {
-		return data, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	f, gzErr := fsys.Open(pathJoin(dir, name+".gz"))
-	if gzErr != nil {
-		return nil, fmt.Errorf("tokenizer: no %s or %s.gz in %s", name, name, filepath.FromSlash(dir))
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+func gunzip(data []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s.gz: %w", name, err)
+		return nil, err
 	}
-	data, err = io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s.gz: %w", name, err)
-	}
-	return data, nil
+	return io.ReadAll(zr)
 }
+
+// fileError is err, an error about the file at path, with that path
+// written after the package prefix: "tokenizer: PATH: what went wrong".
+// It unwraps to err.
+func fileError(path string, err error) error {
+	return &pathPrefixError{path: path, err: err}
+}
+
+type pathPrefixError struct {
+	path string
+	err  error
+}
+
+func (e *pathPrefixError) Error() string {
+	return "tokenizer: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "tokenizer: ")
+}
+
+func (e *pathPrefixError) Unwrap() error { return e.err }
 
 // The parts of tokenizer.json that this package reads.
 type fileJSON struct {
@@ -202,10 +266,33 @@ func (f *tokenField) UnmarshalJSON(data []byte) error {
 // BOS, EOS or chat template. It returns an error for a file it cannot read
 // or for a model, normalizer, pre-tokenizer or decoder it does not
 // implement.
+//
+// Errors name the file they concern: "tokenizer: tokenizer.json: ...".
 func Parse(tokenizerJSON, config []byte) (*Tokenizer, error) {
+	return parse(tokenizerJSON, config, "tokenizer.json", "tokenizer_config.json")
+}
+
+// parse is Parse with the names its errors give the two files.
+func parse(tokenizerJSON, config []byte, tjName, configName string) (*Tokenizer, error) {
+	t, err := parseTokenizerJSON(tokenizerJSON)
+	if err != nil {
+		return nil, fileError(tjName, err)
+	}
+	if config != nil {
+		if err := t.parseConfig(config); err != nil {
+			return nil, fileError(configName, err)
+		}
+	}
+	t.endOfTurn = t.findEndOfTurn()
+	return t, nil
+}
+
+// parseTokenizerJSON builds a Tokenizer without a config from the contents
+// of tokenizer.json.
+func parseTokenizerJSON(tokenizerJSON []byte) (*Tokenizer, error) {
 	var f fileJSON
 	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	t := &Tokenizer{bosID: -1, eosID: -1}
 	var err error
@@ -250,20 +337,13 @@ func Parse(tokenizerJSON, config []byte) (*Tokenizer, error) {
 		}
 	}
 	t.added = newAddedMatcher(f.AddedTokens)
-
-	if config != nil {
-		if err := t.parseConfig(config); err != nil {
-			return nil, err
-		}
-	}
-	t.endOfTurn = t.findEndOfTurn()
 	return t, nil
 }
 
 func (t *Tokenizer) parseConfig(config []byte) error {
 	var c configJSON
 	if err := json.Unmarshal(config, &c); err != nil {
-		return fmt.Errorf("tokenizer: tokenizer_config.json: %w", err)
+		return fmt.Errorf("tokenizer: %w", err)
 	}
 	t.bos, t.eos = string(c.BOSToken), string(c.EOSToken)
 	if t.bos != "" {

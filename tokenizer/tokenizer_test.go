@@ -2,8 +2,12 @@ package tokenizer
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -97,9 +101,12 @@ func TestCases(t *testing.T) {
 
 func mustGunzip(t testing.TB, path string) []byte {
 	t.Helper()
-	data, err := readMaybeGzip(os.DirFS(filepath.Dir(path)), ".", strings.TrimSuffix(filepath.Base(path), ".gz"))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if data, err = gunzip(data); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return data
 }
@@ -225,8 +232,125 @@ func TestLoadFiles(t *testing.T) {
 	if _, ok := bare.EOS(); ok || bare.EndOfTurn() != nil || bare.ChatTemplate() != "" {
 		t.Error("a tokenizer without config has an EOS, end of turn or template")
 	}
-	if _, err := LoadFiles("testdata/nothing.json", ""); err == nil {
-		t.Error("LoadFiles of a missing file: no error")
+	if _, err := LoadFiles("testdata/nothing.json", ""); err == nil ||
+		!strings.HasPrefix(err.Error(), "tokenizer: ") || !strings.Contains(err.Error(), "testdata/nothing.json") {
+		t.Errorf("LoadFiles of a missing file: err = %v", err)
+	}
+}
+
+// TestLoadErrorsNamePaths: every error from Load, LoadFiles and LoadFS
+// names the file or directory as the caller gave it, not os.DirFS's ".".
+func TestLoadErrorsNamePaths(t *testing.T) {
+	// Qwen2's tokenizer with a small vocabulary (its 256 byte tokens and
+	// <|im_end|>), so that the test stays quick under -race.
+	var doc map[string]any
+	if err := json.Unmarshal(mustGunzip(t, "testdata/qwen2/tokenizer.json.gz"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	model := doc["model"].(map[string]any)
+	vocab := map[string]any{}
+	for tok, id := range model["vocab"].(map[string]any) {
+		if id.(float64) < 256 {
+			vocab[tok] = id
+		}
+	}
+	model["vocab"], model["merges"] = vocab, []any{}
+	doc["added_tokens"] = []any{map[string]any{"id": 256, "content": "<|im_end|>", "special": true}}
+	tj, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(tj, nil); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(tj)
+	zw.Close()
+
+	dir := filepath.Join(t.TempDir(), "models", "x")
+	write := func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	reset := func() {
+		t.Helper()
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := func(name string) string { return filepath.Join(dir, name) }
+
+	for _, tc := range []struct {
+		name  string
+		files map[string][]byte
+		want  string // the whole message, or its start when it ends in "..."
+	}{
+		{"empty dir", nil, "tokenizer: no tokenizer.json or tokenizer.json.gz in " + dir},
+		{"truncated json", map[string][]byte{"tokenizer.json": tj[:len(tj)/2]},
+			"tokenizer: " + j("tokenizer.json") + ": unexpected end of JSON input"},
+		{"truncated gzip", map[string][]byte{"tokenizer.json.gz": gz.Bytes()[:gz.Len()/2]},
+			"tokenizer: " + j("tokenizer.json.gz") + ": unexpected EOF"},
+		{"not gzip", map[string][]byte{"tokenizer.json.gz": tj[:100]},
+			"tokenizer: " + j("tokenizer.json.gz") + ": gzip: invalid header"},
+		{"unsupported model", map[string][]byte{"tokenizer.json": []byte(`{"model": {"type": "Unigram"}}`)},
+			"tokenizer: " + j("tokenizer.json") + `: model type "Unigram" is not supported (only BPE)`},
+		{"bad config", map[string][]byte{"tokenizer.json.gz": gz.Bytes(), "tokenizer_config.json": []byte(`{"eos_token": "<|nope|>"}`)},
+			"tokenizer: " + j("tokenizer_config.json") + `: eos_token "<|nope|>" is not in the vocabulary`},
+		{"truncated config", map[string][]byte{"tokenizer.json.gz": gz.Bytes(), "tokenizer_config.json": []byte(`{"eos`)},
+			"tokenizer: " + j("tokenizer_config.json") + ": unexpected end of JSON input"},
+		{"bad template file", map[string][]byte{"tokenizer.json.gz": gz.Bytes(), "chat_template.jinja": []byte("{% for %}")},
+			"tokenizer: " + j("chat_template.jinja") + ": chat template: ..."},
+		{"config is a directory", map[string][]byte{"tokenizer.json.gz": gz.Bytes(), "tokenizer_config.json/x": nil},
+			"tokenizer: read " + j("tokenizer_config.json") + ": ..."},
+	} {
+		reset()
+		for name, data := range tc.files {
+			write(name, data)
+		}
+		_, err := Load(dir)
+		if err == nil {
+			t.Errorf("%s: Load: no error", tc.name)
+			continue
+		}
+		if prefix, ok := strings.CutSuffix(tc.want, "..."); ok {
+			if !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("%s: Load: err = %q, want %q", tc.name, err, tc.want)
+			}
+		} else if err.Error() != tc.want {
+			t.Errorf("%s: Load: err = %q\nwant %q", tc.name, err, tc.want)
+		}
+	}
+
+	// LoadFS names paths in its file system; LoadFiles the paths given.
+	reset()
+	write("tokenizer.json", tj[:len(tj)/2])
+	_, err = LoadFS(os.DirFS(filepath.Dir(dir)), "x")
+	if want := "tokenizer: x/tokenizer.json: unexpected end of JSON input"; err == nil || err.Error() != want {
+		t.Errorf("LoadFS: err = %v, want %q", err, want)
+	}
+	_, err = LoadFiles(j("tokenizer.json"), "")
+	if want := "tokenizer: " + j("tokenizer.json") + ": unexpected end of JSON input"; err == nil || err.Error() != want {
+		t.Errorf("LoadFiles: err = %v, want %q", err, want)
+	}
+	_, err = LoadFiles("testdata/qwen2/tokenizer.json.gz", j("missing_config.json"))
+	if err == nil || !strings.Contains(err.Error(), j("missing_config.json")) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadFiles with a missing config: err = %v", err)
+	}
+	var syntax *json.SyntaxError
+	if _, err := Parse([]byte("{,"), nil); err == nil || !errors.As(err, &syntax) ||
+		!strings.HasPrefix(err.Error(), "tokenizer: tokenizer.json: ") {
+		t.Errorf("Parse of bad JSON: err = %v, want a wrapped *json.SyntaxError naming tokenizer.json", err)
 	}
 }
 
@@ -296,8 +420,18 @@ func TestMergeHeapEqualsScan(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tk := range []*Tokenizer{q, l} {
 		m := tk.model
+		// Random text, and runs of one or two characters, where many
+		// candidates share a rank.
+		var pieces []string
 		for i := 0; i < 300; i++ {
-			piece := randomText(r, 1+r.IntN(300))
+			pieces = append(pieces, randomText(r, 1+r.IntN(300)))
+		}
+		for _, unit := range []string{"a", " ", "\n", "!", "ab", "中", "\U000F0001"} {
+			for _, n := range []int{49, 64, 100, 257} {
+				pieces = append(pieces, strings.Repeat(unit, n))
+			}
+		}
+		for _, piece := range pieces {
 			var syms []int
 			for j := 0; j < len(piece); j++ {
 				syms = append(syms, m.byteIDs[piece[j]])
@@ -411,6 +545,41 @@ func BenchmarkEncode1MB(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			for b.Loop() {
 				tc.tk.Encode(text)
+			}
+		})
+	}
+}
+
+// TestEncodeLongRuns encodes 128 KB texts that are one pre-token each, or
+// long runs of one character, which the BPE must handle in O(n log n):
+// with a quadratic merge loop (some 10^10 pair look-ups each) this test
+// would not finish. BenchmarkEncodeLongWord measures the speed.
+func TestEncodeLongRuns(t *testing.T) {
+	q, l := testTokenizers(t)
+	for _, unit := range []string{"a", "ab", " ", "\n", "!", "<", "中"} {
+		text := strings.Repeat(unit, (1<<17)/len(unit))
+		for name, tk := range map[string]*Tokenizer{"qwen2": q, "llama3": l} {
+			ids := tk.Encode(text)
+			if got := tk.Decode(ids); got != text {
+				t.Errorf("%s: %d×%q does not round-trip (%d bytes back)", name, len(text)/len(unit), unit, len(got))
+			}
+			if len(ids) == 0 || len(ids) > len(text)/2 {
+				t.Errorf("%s: %d×%q gives %d tokens", name, len(text)/len(unit), unit, len(ids))
+			}
+		}
+	}
+}
+
+// BenchmarkEncodeLongWord encodes 1 MB without a space: one pre-token
+// that goes through the heap-based merge loop.
+func BenchmarkEncodeLongWord(b *testing.B) {
+	q, _ := testTokenizers(b)
+	for name, unit := range map[string]string{"a": "a", "ab": "ab", "spaces": " "} {
+		text := strings.Repeat(unit, (1<<20)/len(unit))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				q.Encode(text)
 			}
 		})
 	}

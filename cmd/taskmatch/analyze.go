@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/taskmatch/taskmatch/match"
 )
@@ -37,12 +38,18 @@ func runAnalyze(args []string, stdout, stderr io.Writer) int {
 	c := newGDBMCmd("analyze", "--log log.csv --out DIR [--attrs gender,age,education,major]", stderr)
 	logPath := c.fs.String("log", "", "platform log CSV (required)")
 	out := c.fs.String("out", "", "output directory (required)")
-	attrsFlag := c.fs.String("attrs", "gender,age,education,major", "grouping attributes, comma-separated")
+	attrsFlag := c.fs.String("attrs", "gender,age,education,major",
+		"grouping attributes, comma-separated (leave the flag out for all four; it may not be empty)")
 	if code, ok := c.parse(args); !ok {
 		return code
 	}
 	if *logPath == "" || *out == "" {
 		return c.usageErr("--log and --out are required")
+	}
+	// match.ParseAttrs reads "" as all four; an explicit empty --attrs is
+	// more likely a script's empty variable than a wish for the default.
+	if strings.TrimSpace(*attrsFlag) == "" {
+		return c.usageErr("--attrs is empty (leave it out to group by all four attributes)")
 	}
 	attrs, err := match.ParseAttrs(*attrsFlag)
 	if err != nil {

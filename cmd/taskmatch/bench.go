@@ -23,7 +23,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	c := newGDBMCmd("bench", "--data test.jsonl --pairs pairs.csv (--predictions FILE | [--model DIR] [--adapter DIR]) [--out FILE]", stderr)
 	data := c.fs.String("data", "", "test entries JSONL written by dataset (required)")
 	pairsPath := c.fs.String("pairs", "", "pairs.csv written by analyze (required)")
-	predsPath := c.fs.String("predictions", "", "predictions JSONL to score instead of asking a model")
+	predsPath := c.fs.String("predictions", "", "predictions JSONL to score instead of asking a model "+
+		"(test entries it leaves out score as invalid; bench warns about them on stderr)")
 	modelDir := c.fs.String("model", "", "model directory (default: the built-in demo model)")
 	var adapters multiFlag
 	c.fs.Var(&adapters, "adapter", "LoRA adapter directory (repeatable)")
@@ -65,6 +66,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return c.fail(fmt.Errorf("%s: %s", *predsPath, strings.TrimPrefix(err.Error(), "match: ")))
 		}
+		warnMissing(c.stderr, *predsPath, entries, preds)
 	} else {
 		cat, err := loadCatalogue(*tasksPath)
 		if err != nil {
@@ -94,6 +96,33 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// warnMissing writes a warning to w when some entries have no prediction
+// in preds (read from path). The metric counts them as invalid answers, as
+// the benchmark defines it, so a predictions file that covers part of the
+// test set still scores; the warning says how many entries that is, with
+// the first few ids, so that a truncated or mismatched file is noticed.
+func warnMissing(w io.Writer, path string, entries []match.Entry, preds map[string]string) {
+	const show = 5
+	var missing []string
+	n := 0
+	for _, e := range entries {
+		if _, ok := preds[e.ID]; !ok {
+			if n++; n <= show {
+				missing = append(missing, e.ID)
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	ids := strings.Join(missing, ", ")
+	if n > show {
+		ids += ", ..."
+	}
+	fmt.Fprintf(w, "taskmatch bench: warning: %d of %d test entries have no prediction in %s "+
+		"(scored as invalid): %s\n", n, len(entries), path, ids)
 }
 
 // benchModel asks the model every entry, showing progress on stderr, and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -102,7 +103,7 @@ func TestGDBMEndToEnd(t *testing.T) {
 	os.WriteFile(p("preds.jsonl"), preds.Bytes(), 0o644)
 	out := gdbmRun(t, 0, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
 		"--predictions", p("preds.jsonl"), "--out", p("bench.json"))
-	if !strings.Contains(out, "overall") {
+	if !strings.Contains(out, "overall") || strings.Contains(out, "warning") {
 		t.Errorf("bench table:\n%s", out)
 	}
 	var rep struct {
@@ -115,6 +116,50 @@ func TestGDBMEndToEnd(t *testing.T) {
 	json.Unmarshal(raw, &rep)
 	if rep.Overall.N != len(entries) || rep.Overall.Acc != 1 {
 		t.Errorf("perfect predictions: %s", raw)
+	}
+
+	// Entries without a prediction score as invalid, with a warning that
+	// counts them and names the first ones.
+	var part bytes.Buffer
+	for _, e := range entries[:10] {
+		json.NewEncoder(&part).Encode(match.Prediction{ID: e.ID, Answer: e.Label})
+	}
+	os.WriteFile(p("part.jsonl"), part.Bytes(), 0o644)
+	os.WriteFile(p("empty.jsonl"), nil, 0o644)
+	for _, tc := range []struct {
+		file    string
+		missing int
+		first   string
+	}{
+		{"part.jsonl", len(entries) - 10, entries[10].ID},
+		{"empty.jsonl", len(entries), entries[0].ID},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+			"--predictions", p(tc.file), "--out", p("part.json")}
+		if code := runMain(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.file, code, stderr.String())
+		}
+		want := fmt.Sprintf("taskmatch bench: warning: %d of %d test entries have no prediction in %s "+
+			"(scored as invalid): %s, ", tc.missing, len(entries), p(tc.file), tc.first)
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: stderr %q, want it to hold %q", tc.file, stderr.String(), want)
+		}
+		var rep struct {
+			Sets    map[string]struct{ Invalid int }
+			Overall struct{ N int }
+		}
+		raw, _ := os.ReadFile(p("part.json"))
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		invalid := 0
+		for _, s := range rep.Sets {
+			invalid += s.Invalid
+		}
+		if rep.Overall.N != len(entries) || invalid != tc.missing {
+			t.Errorf("%s: %d entries, %d invalid; want %d, %d", tc.file, rep.Overall.N, invalid, len(entries), tc.missing)
+		}
 	}
 
 	os.WriteFile(p("bad.jsonl"), []byte(`{"id":"`+entries[0].ID+`","answer":"A"}`+"\n"+`{"id":"nope","answer":"A"}`+"\n"), 0o644)
@@ -191,6 +236,8 @@ func TestGDBMBadInput(t *testing.T) {
 		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o")}, 1, "line 2: passed is 0 but review_state is passed"},
 		{[]string{"analyze", "--out", p("o")}, 2, "--log and --out are required"},
 		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o"), "--attrs", "height"}, 2, "unknown attribute"},
+		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o"), "--attrs", ""}, 2, "--attrs is empty"},
+		{[]string{"analyze", "--log", p("bad.csv"), "--out", p("o"), "--attrs", " "}, 2, "--attrs is empty"},
 		{[]string{"simulate"}, 2, "--out is required"},
 		{[]string{"dataset", "--pairs", p("none.csv"), "--out", p("o"), "--lang", "fr"}, 2, "unknown language"},
 		{[]string{"reassign", "--pairs", p("empty.csv"), "--out", p("o")}, 1, "empty file"},
