@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -12,54 +10,7 @@ import (
 	"github.com/taskmatch/taskmatch/internal/testutil"
 )
 
-// fixtureCase is one case of shared/fixtures/logprobs/*.json.
-type fixtureCase struct {
-	ID       string `json:"id"`
-	User     string `json:"user"`
-	ChatText string `json:"chat_text"`
-	InputIDs []int  `json:"input_ids"`
-	Chunks   []int  `json:"chunks"`
-	Top      struct {
-		IDs      []int     `json:"ids"`
-		LogProbs []float64 `json:"logprobs"`
-	} `json:"top"`
-	Options []struct {
-		Text    string  `json:"text"`
-		ID      int     `json:"id"`
-		LogProb float64 `json:"logprob"`
-	} `json:"options"`
-	Sample struct {
-		IDs      []int     `json:"ids"`
-		LogProbs []float64 `json:"logprobs"`
-	} `json:"sample"`
-	Stats struct {
-		Argmax int     `json:"argmax"`
-		Max    float64 `json:"max_logprob"`
-		Mean   float64 `json:"mean_logprob"`
-		Std    float64 `json:"std_logprob"`
-	} `json:"stats"`
-}
-
-type fixtureFile struct {
-	Cases []fixtureCase `json:"cases"`
-}
-
-func loadFixture(t *testing.T, name string) []fixtureCase {
-	t.Helper()
-	path := testutil.Shared(t, filepath.Join("fixtures", "logprobs", name+".json"))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f fixtureFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.Cases) == 0 {
-		t.Fatalf("%s: no cases", path)
-	}
-	return f.Cases
-}
+type fixtureCase = testutil.LogprobCase
 
 // checkLogProbs compares log_softmax of logits with every value a fixture
 // case stores.
@@ -119,7 +70,7 @@ func TestFixtureLogProbs(t *testing.T) {
 		{"tiny-llama31-lora", "tiny-llama31", "tiny-llama31-lora"},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
-			cases := loadFixture(t, tc.fixture)
+			cases := testutil.LogprobCases(t, tc.fixture)
 			opts := Options{Model: testutil.Shared(t, filepath.Join("fixtures", tc.model)), Batch: 64}
 			if tc.adapter != "" {
 				opts.Adapters = []string{testutil.Shared(t, filepath.Join("fixtures", tc.adapter))}

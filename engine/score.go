@@ -371,10 +371,10 @@ func finish(r []Ranked, promptTokens int, softmax bool) (*Result, error) {
 		}
 	}
 	for i := range r {
-		r[i].LogProb = finite(r[i].LogProb)
-		r[i].Probability = finite(r[i].Probability)
+		r[i].LogProb = Finite(r[i].LogProb)
+		r[i].Probability = Finite(r[i].Probability)
 		for j, v := range r[i].TokenLogProbs {
-			r[i].TokenLogProbs[j] = finite(v)
+			r[i].TokenLogProbs[j] = Finite(v)
 		}
 	}
 	sort.SliceStable(r, func(i, j int) bool {
@@ -386,9 +386,9 @@ func finish(r []Ranked, promptTokens int, softmax bool) (*Result, error) {
 	return &Result{Answer: r[0].Option, Ranking: r, PromptTokens: promptTokens}, nil
 }
 
-// finite keeps NaN and infinities out of JSON: -Inf becomes the lowest
-// float64, NaN becomes 0.
-func finite(v float64) float64 {
+// Finite keeps NaN and infinities out of JSON: -Inf becomes the lowest
+// float64, +Inf the highest, NaN 0.
+func Finite(v float64) float64 {
 	switch {
 	case math.IsNaN(v):
 		return 0

@@ -236,22 +236,14 @@ func MergeMat(w kernels.Mat, d *Delta) kernels.Mat {
 // round the same float32 sum once, rounding a float32 result of MergeMatAs
 // to bfloat16 gives exactly MergeMat's bfloat16 result.
 func MergeMatAs(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
-	if w.Rows != d.Out || w.Cols != d.In || len(d.A) != d.Rank*d.In || len(d.B) != d.Out*d.Rank {
-		panic(fmt.Sprintf("lora: MergeMat: weight [%d, %d] with delta A [%d, %d] B [%d, %d]",
-			w.Rows, w.Cols, d.Rank, d.In, d.Out, d.Rank))
-	}
+	checkDelta(w, d)
 	rows, cols, r := w.Rows, w.Cols, d.Rank
 	out := newMat(dt, rows, cols)
 
 	// B·A is a matrix product x w^T with x = B [out, r] and w = A^T
 	// [in, r], which the kernels' MatMul computes (SIMD where the CPU has
 	// it), block by block of output rows.
-	at := make([]float32, cols*r)
-	for k := range r {
-		for j, v := range d.A[k*cols : (k+1)*cols] {
-			at[j*r+k] = v
-		}
-	}
+	at := transposeA(d)
 	atm := kernels.Mat{DType: kernels.F32, Rows: cols, Cols: r, F32: at}
 	s := float32(d.Scale)
 	const block = 32 // output rows per MatMul: block*cols floats of delta
@@ -277,21 +269,11 @@ func MergeMatAs(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
 // mergeMatScalar is MergeMatAs with plain Go loops for B·A: the reference
 // that tests and benchmarks compare the kernel path with.
 func mergeMatScalar(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
-	if w.Rows != d.Out || w.Cols != d.In || len(d.A) != d.Rank*d.In || len(d.B) != d.Out*d.Rank {
-		panic(fmt.Sprintf("lora: MergeMat: weight [%d, %d] with delta A [%d, %d] B [%d, %d]",
-			w.Rows, w.Cols, d.Rank, d.In, d.Out, d.Rank))
-	}
+	checkDelta(w, d)
 	rows, cols, r := w.Rows, w.Cols, d.Rank
 	out := newMat(dt, rows, cols)
 
-	// at is A transposed, [in, r]: the r values that meet one weight
-	// column lie next to each other.
-	at := make([]float32, cols*r)
-	for k := range r {
-		for j, v := range d.A[k*cols : (k+1)*cols] {
-			at[j*r+k] = v
-		}
-	}
+	at := transposeA(d)
 	s := float32(d.Scale)
 	const block = 4 // rows updated together, sharing the loads of at
 	kernels.ParallelFor((rows+block-1)/block, func(lo, hi int) {
@@ -312,6 +294,26 @@ func mergeMatScalar(w kernels.Mat, d *Delta, dt kernels.DType) kernels.Mat {
 		}
 	})
 	return out
+}
+
+// checkDelta panics unless d fits w.
+func checkDelta(w kernels.Mat, d *Delta) {
+	if w.Rows != d.Out || w.Cols != d.In || len(d.A) != d.Rank*d.In || len(d.B) != d.Out*d.Rank {
+		panic(fmt.Sprintf("lora: MergeMat: weight [%d, %d] with delta A [%d, %d] B [%d, %d]",
+			w.Rows, w.Cols, d.Rank, d.In, d.Out, d.Rank))
+	}
+}
+
+// transposeA returns A transposed, [in, r]: the r values that meet one
+// weight column lie next to each other.
+func transposeA(d *Delta) []float32 {
+	at := make([]float32, d.In*d.Rank)
+	for k := range d.Rank {
+		for j, v := range d.A[k*d.In : (k+1)*d.In] {
+			at[j*d.Rank+k] = v
+		}
+	}
+	return at
 }
 
 // update1 adds s * (b @ at^T) to one row x [in]: x[j] += s * sum_k b[k] at[j, k].

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,17 +15,7 @@ import (
 
 // fixtureCase is the part of a shared/fixtures/logprobs case these tests
 // read.
-type fixtureCase struct {
-	ID       string `json:"id"`
-	User     string `json:"user"`
-	ChatText string `json:"chat_text"`
-	InputIDs []int  `json:"input_ids"`
-	Options  []struct {
-		Text    string  `json:"text"`
-		ID      int     `json:"id"`
-		LogProb float64 `json:"logprob"`
-	} `json:"options"`
-}
+type fixtureCase = testutil.LogprobCase
 
 // fixtures are the shared checkpoints with their llama.cpp numbers.
 var fixtures = []struct{ name, model, adapter string }{
@@ -58,23 +47,10 @@ func loadFixture(t *testing.T, modelName, adapter string) *engine.Engine {
 func TestFixtureScore(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
-			path := testutil.Shared(t, filepath.Join("fixtures", "logprobs", fx.name+".json"))
 			e := loadFixture(t, fx.model, fx.adapter)
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var f struct {
-				Cases []fixtureCase `json:"cases"`
-			}
-			if err := json.Unmarshal(data, &f); err != nil {
-				t.Fatal(err)
-			}
-			if len(f.Cases) == 0 {
-				t.Fatalf("%s: no cases", path)
-			}
+			cases := testutil.LogprobCases(t, fx.name)
 			srv := newServer(t, NewService(e, nil, Limits{}), Config{})
-			for _, c := range f.Cases {
+			for _, c := range cases {
 				var options []string
 				for _, o := range c.Options {
 					options = append(options, o.Text)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 
 	"github.com/taskmatch/taskmatch/engine"
@@ -115,17 +114,7 @@ func marshal(v any) ([]byte, error) {
 // finite keeps NaN and infinities out of a result (the engine already does;
 // this is the last line of defence before JSON).
 func finite(r *engine.Result) {
-	fix := func(v float64) float64 {
-		switch {
-		case math.IsNaN(v):
-			return 0
-		case math.IsInf(v, -1):
-			return -math.MaxFloat64
-		case math.IsInf(v, 1):
-			return math.MaxFloat64
-		}
-		return v
-	}
+	fix := engine.Finite
 	for i := range r.Ranking {
 		x := &r.Ranking[i]
 		x.Probability = fix(x.Probability)

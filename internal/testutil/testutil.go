@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,4 +42,54 @@ func Shared(t testing.TB, rel string) string {
 		t.Skipf("shared fixture %s is absent (set TASKMATCH_SHARED or place shared/ beside the repo): skipping", p)
 	}
 	return p
+}
+
+// LogprobCase is one case of shared/fixtures/logprobs/*.json: a prompt and
+// the log-probabilities llama.cpp computes at its last position.
+type LogprobCase struct {
+	ID       string `json:"id"`
+	User     string `json:"user"`      // the user message (or raw text)
+	ChatText string `json:"chat_text"` // the rendered prompt
+	InputIDs []int  `json:"input_ids"`
+	Chunks   []int  `json:"chunks"` // sizes of the calls the prompt was fed in, if several
+	Top      struct {
+		IDs      []int     `json:"ids"`
+		LogProbs []float64 `json:"logprobs"`
+	} `json:"top"`
+	Options []struct {
+		Text    string  `json:"text"`
+		ID      int     `json:"id"`
+		LogProb float64 `json:"logprob"`
+	} `json:"options"`
+	Sample struct {
+		IDs      []int     `json:"ids"`
+		LogProbs []float64 `json:"logprobs"`
+	} `json:"sample"`
+	Stats struct {
+		Argmax int     `json:"argmax"`
+		Max    float64 `json:"max_logprob"`
+		Mean   float64 `json:"mean_logprob"`
+		Std    float64 `json:"std_logprob"`
+	} `json:"stats"`
+}
+
+// LogprobCases reads shared/fixtures/logprobs/<name>.json, or skips the
+// test when the shared folder is absent.
+func LogprobCases(t testing.TB, name string) []LogprobCase {
+	t.Helper()
+	path := Shared(t, filepath.Join("fixtures", "logprobs", name+".json"))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Cases []LogprobCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(f.Cases) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	return f.Cases
 }
