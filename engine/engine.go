@@ -34,11 +34,13 @@ type Options struct {
 	Slots int
 	// Batch is the number of positions per forward step; 0 means 128.
 	Batch int
-	// MergeInBaseDType rounds the matrices that adapters change back to the
-	// base weights' dtype (bf16 for most checkpoints) instead of keeping
-	// them float32: half the memory for those matrices, at a small cost in
-	// accuracy (about 1e-3 in log-probabilities on the test fixtures).
-	MergeInBaseDType bool
+	// MergedDType says how the matrices that adapters change are stored:
+	// MergedF32 keeps them float32 (exactly what a float32 merge gives),
+	// MergedBase rounds them back to the base weights' dtype (half the
+	// memory for a bf16 base, about 1e-3 off in log-probabilities on the
+	// test fixtures), MergedAuto (the default) keeps float32 when the copies
+	// take at most half of the available memory.
+	MergedDType string
 	// TokenizerOptional lets a checkpoint without tokenizer files load; such
 	// an engine runs token ids only (Logits, Perf), and Score fails.
 	TokenizerOptional bool
@@ -59,7 +61,10 @@ type Engine struct {
 	Device    string   // where the layers run, e.g. "cpu"
 	// DeviceNote says why "auto" chose Device, when that is worth logging.
 	DeviceNote string
-	DType      string // weight dtype, e.g. "BF16"
+	// MergedDType is how adapter-changed matrices are stored ("f32" or
+	// "base"; empty without adapters), and MergeNote why, for "auto".
+	MergedDType, MergeNote string
+	DType                  string // weight dtype, e.g. "BF16"
 
 	weights *model.Weights
 	ck      *model.Checkpoint
@@ -104,7 +109,7 @@ func Load(opts Options) (*Engine, error) {
 		e.ck.Close()
 		return nil, err
 	}
-	if err := mergeAdapters(e.weights, opts.Adapters, opts.MergeInBaseDType); err != nil {
+	if e.MergedDType, e.MergeNote, err = mergeAdapters(e.weights, opts.Adapters, opts.MergedDType); err != nil {
 		e.ck.Close()
 		return nil, err
 	}

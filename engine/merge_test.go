@@ -43,7 +43,7 @@ func TestMergedCheckpointEqualsAdapter(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer merged.Close()
-			withAdapter, err := Load(Options{Model: base, Adapters: []string{adapter}, MergeInBaseDType: true})
+			withAdapter, err := Load(Options{Model: base, Adapters: []string{adapter}, MergedDType: MergedBase})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,5 +63,31 @@ func TestMergedCheckpointEqualsAdapter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestMergedDTypePolicy(t *testing.T) {
+	base := testutil.Shared(t, filepath.Join("fixtures", "tiny-qwen2"))
+	adapter := testutil.Shared(t, filepath.Join("fixtures", "tiny-qwen2-lora"))
+	if _, ok := memAvailable(); !ok {
+		t.Log("MemAvailable unknown: auto falls back to a fixed bound")
+	}
+	for policy, want := range map[string]string{"": MergedF32, MergedAuto: MergedF32, MergedF32: MergedF32, MergedBase: MergedBase} {
+		e, err := Load(Options{Model: base, Adapters: []string{adapter}, MergedDType: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.MergedDType
+		q := e.Weights().Layers[0].Q.W.DType.String()
+		e.Close()
+		if got != want {
+			t.Errorf("policy %q: merged %q, want %q", policy, got, want)
+		}
+		if wantQ := map[string]string{MergedF32: "F32", MergedBase: "BF16"}[want]; q != wantQ {
+			t.Errorf("policy %q: q_proj is %s, want %s", policy, q, wantQ)
+		}
+	}
+	if _, err := Load(Options{Model: base, Adapters: []string{adapter}, MergedDType: "f64"}); err == nil {
+		t.Error("merged dtype f64 accepted")
 	}
 }

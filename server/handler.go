@@ -243,10 +243,11 @@ func goodID(id string) bool {
 // ModelInfo describes the loaded model and the limits: the body of
 // GET /v1/model.
 type ModelInfo struct {
-	Architecture string   `json:"architecture"` // e.g. "Qwen2ForCausalLM"
-	ModelType    string   `json:"model_type"`   // e.g. "qwen2"
-	Demo         bool     `json:"demo"`         // the built-in demo model: its answers carry no meaning
-	Adapters     []string `json:"adapters"`     // merged LoRA adapter directories
+	Architecture string   `json:"architecture"`           // e.g. "Qwen2ForCausalLM"
+	ModelType    string   `json:"model_type"`             // e.g. "qwen2"
+	Demo         bool     `json:"demo"`                   // the built-in demo model: its answers carry no meaning
+	Adapters     []string `json:"adapters"`               // merged LoRA adapter directories
+	MergedDType  string   `json:"merged_dtype,omitempty"` // how adapter-changed matrices are stored: "f32" or "base"
 	Device       string   `json:"device"`
 	DType        string   `json:"dtype"`
 	Context      int      `json:"context"` // positions per sequence
@@ -269,7 +270,7 @@ func (s *Service) Info() ModelInfo {
 	e := s.engine
 	c := e.Config
 	info := ModelInfo{Architecture: c.Architecture, ModelType: c.ModelType, Demo: e.Demo,
-		Adapters: append([]string{}, e.Adapters...), Device: e.Device, DType: e.DType,
+		Adapters: append([]string{}, e.Adapters...), MergedDType: e.MergedDType, Device: e.Device, DType: e.DType,
 		Context: e.ContextLen(), Vocab: c.Vocab, Hidden: c.Hidden, Layers: c.Layers,
 		Heads: c.Heads, KVHeads: c.KVHeads, Parameters: c.ParamCount()}
 	info.Limits.MaxBody = s.limits.MaxBody

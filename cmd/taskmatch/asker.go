@@ -48,6 +48,9 @@ func openService(log *slog.Logger, opts engine.Options, tpl *match.Templates, li
 	if e.DeviceNote != "" {
 		log.Info("device", "device", e.Device, "note", e.DeviceNote)
 	}
+	if e.MergedDType != "" {
+		log.Info("adapters merged", "dtype", e.MergedDType, "note", e.MergeNote)
+	}
 	log.Info("model loaded", "model", modelName(opts.Model), "architecture", e.Config.Architecture,
 		"adapters", len(e.Adapters), "device", e.Device, "dtype", e.DType, "context", e.ContextLen(),
 		"load_time", time.Since(start).Round(time.Millisecond))

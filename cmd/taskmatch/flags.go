@@ -45,8 +45,9 @@ type engineFlags struct {
 func addEngineFlags(fs *flag.FlagSet) engineFlags {
 	return engineFlags{
 		context: fs.Int("context", 0, "positions per sequence: prompt plus the longest option (0: the model's, at most 4096)"),
-		mergedDType: fs.String("merged-dtype", "f32",
-			`dtype of the matrices an adapter changes: "f32" (exact) or "base" (the checkpoint's dtype, half the memory)`),
+		mergedDType: fs.String("merged-dtype", "auto",
+			`dtype of the matrices an adapter changes: "f32" (exact), "base" (the checkpoint's dtype, half the memory) `+
+				`or "auto" (f32 when it takes at most half the available memory)`),
 	}
 }
 
@@ -54,11 +55,10 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 func (f engineFlags) apply(o *engine.Options) error {
 	o.Context = *f.context
 	switch *f.mergedDType {
-	case "f32":
-	case "base":
-		o.MergeInBaseDType = true
+	case engine.MergedAuto, engine.MergedF32, engine.MergedBase:
+		o.MergedDType = *f.mergedDType
 	default:
-		return fmt.Errorf("--merged-dtype must be f32 or base, got %q", *f.mergedDType)
+		return fmt.Errorf("--merged-dtype must be auto, f32 or base, got %q", *f.mergedDType)
 	}
 	return nil
 }
