@@ -135,11 +135,21 @@ func Load(opts Options) (*Engine, error) {
 			e.ctxLen = mp
 		}
 	}
+	if mp := e.Config.MaxPositions; mp > 0 && e.ctxLen > mp {
+		e.ck.Close()
+		return nil, fmt.Errorf("engine: a context of %d positions exceeds the model's max_position_embeddings (%d)", e.ctxLen, mp)
+	}
 	batch := opts.Batch
 	if batch <= 0 {
 		batch = 128
 	}
 	slots := max(opts.Slots, 1)
+	est := EstimateMemory(e.Config, 0, e.ctxLen, slots, batch)
+	if avail, ok := memAvailable(); ok && est.KVCache+est.Buffers > avail {
+		e.ck.Close()
+		return nil, fmt.Errorf("engine: %d slots of %d positions need %d MiB for the KV cache and buffers, %d MiB are available (lower --context or --slots)",
+			slots, e.ctxLen, (est.KVCache+est.Buffers)>>20, avail>>20)
+	}
 	e.avail = make(chan struct{}, slots)
 	for range slots {
 		s, err := e.net.NewSeq(e.ctxLen, batch)

@@ -3,10 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"math"
 	"sync"
 	"testing"
 
+	"github.com/taskmatch/taskmatch/internal/ckptgen"
+	"github.com/taskmatch/taskmatch/model"
 	"github.com/taskmatch/taskmatch/tokenizer"
 )
 
@@ -318,5 +321,26 @@ func TestFinishNonFinite(t *testing.T) {
 		if _, err := finish(r, 3, true); !errors.Is(err, ErrNonFinite) {
 			t.Errorf("logprob %v: error %v, want ErrNonFinite", v, err)
 		}
+	}
+}
+
+func TestLoadRefusesHugeContext(t *testing.T) {
+	if _, err := Load(Options{Context: 1 << 30}); err == nil {
+		t.Error("a context beyond max_position_embeddings was accepted")
+	}
+	if _, ok := memAvailable(); !ok {
+		t.Skip("MemAvailable unknown")
+	}
+	// 2^25 positions of 1 KiB of keys and values each: 32 GiB, checked
+	// before anything is allocated.
+	dir := t.TempDir()
+	spec := ckptgen.Spec{Arch: model.ArchQwen2, Hidden: 64, Intermediate: 32, Layers: 2, Heads: 4, KVHeads: 4,
+		Vocab: 256, Tied: true, RopeTheta: 1e4, MaxPositions: 1 << 26}
+	if err := spec.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(Options{Model: dir, Context: 1 << 25, TokenizerOptional: true})
+	if err == nil || !strings.Contains(err.Error(), "available") {
+		t.Errorf("a KV cache larger than memory: %v", err)
 	}
 }
