@@ -106,7 +106,7 @@ func (e *Engine) OptionIDs(options []string) ([][]int, error) {
 	out := make([][]int, len(options))
 	for i, o := range options {
 		if strings.TrimSpace(o) == "" {
-			return nil, badRequest("option %d is empty", i)
+			return nil, badRequest("option %d is empty", i+1)
 		}
 		ids := e.Tokenizer.EncodePlain(o)
 		key := fmt.Sprint(ids)

@@ -41,6 +41,10 @@ func TestStrictKeys(t *testing.T) {
 		{"capitalized key in a message", "/v1/score", `{"messages": [{"Role": "user", "content": "hi"}], "options": ["a"]}`, CodeBadJSON, `"messages[0].Role"`},
 		{"duplicated options", "/v1/score", `{"prompt": "hi", "options": ["a"], "options": ["b"]}`, CodeBadJSON, `"options"`},
 		{"names differing by space", "/v1/choose", `{"profile": ` + profileJSON + `, "tasks": [{"name": "x"}, {"name": "x "}]}`, CodeBadRequest, `"x "`},
+		{"same users in a pair", "/v1/pair", `{"task": ` + taskJSON + `, "a": ` + profileJSON + `, "b": ` + profileJSON + `}`, CodeBadRequest, `same profile`},
+		{"same tasks in a pair", "/v1/pair", `{"profile": ` + profileJSON + `, "a": ` + taskJSON + `, "b": ` + taskJSON + `}`, CodeBadRequest, `same task`},
+		{"invalid UTF-8", "/v1/score", "{\"prompt\": \"x\xff\", \"options\": [\"a\"]}", CodeBadJSON, `UTF-8`},
+		{"lone surrogate", "/v1/score", `{"prompt": "x", "options": ["\ud800", "b"]}`, CodeBadJSON, `surrogate`},
 		{"names differing by normalization", "/v1/choose", `{"profile": ` + profileJSON + `, "tasks": [{"name": "caf\u00e9"}, {"name": "cafe\u0301"}]}`, CodeBadRequest, `same`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,5 +290,33 @@ func TestSlowBody(t *testing.T) {
 	cancel()
 	if err := wait(done, 5*time.Second); err != nil {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"prompt":"x","options":["a","b"]}`, true},
+		{`{"prompt":"x","options":["\ud83d\ude00","b"]}`, true}, // a surrogate pair: 😀
+		{`{"prompt":"\\ud800","options":["a"]}`, true},         // an escaped backslash, then text
+		{`{"prompt":"x","options":["\ud800","b"]}`, false},
+		{`{"prompt":"x","options":["\udc00","b"]}`, false},
+		{`{"prompt":"x","options":["\ud800\u0041","b"]}`, false},
+		{"{\"prompt\":\"x\xff\",\"options\":[\"a\"]}", false},
+	} {
+		err := checkText([]byte(tc.body))
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: error %v, want ok %v", tc.body, err, tc.ok)
+		}
+	}
+}
+
+func TestTypeErrorsNameFieldsNotGoTypes(t *testing.T) {
+	var r ScoreRequest
+	err := decodeStrict([]byte(`{"prompt": 5, "options": ["a"]}`), &r)
+	if err == nil || strings.Contains(err.Error(), "Go struct") || !strings.Contains(err.Error(), `"prompt": want a string`) {
+		t.Errorf("error %v", err)
 	}
 }

@@ -71,13 +71,16 @@ type ScoreRequest struct {
 // fields, keys that match a field only regardless of case, duplicated keys
 // and anything after the value are errors.
 func decodeStrict(data []byte, v any) error {
+	if err := checkText(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return errorf(http.StatusBadRequest, CodeBadJSON, "empty body: want a JSON object")
 		}
-		return errorf(http.StatusBadRequest, CodeBadJSON, "bad JSON: "+trimJSON(err))
+		return errorf(http.StatusBadRequest, CodeBadJSON, "bad JSON: "+describeJSONError(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(http.StatusBadRequest, CodeBadJSON, "bad JSON: data after the JSON object")

@@ -307,7 +307,7 @@ func decodeField(name string, raw json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, CodeBadJSON, fmt.Sprintf("bad JSON in %q: %s", name, trimJSON(err)))
+		return errorf(http.StatusBadRequest, CodeBadJSON, fmt.Sprintf("bad JSON in %q: %s", name, describeJSONError(err)))
 	}
 	return checkKeys(raw, v, name)
 }
@@ -326,6 +326,9 @@ func (s *Service) pairUsers(lang string, t match.Task, a, b match.Profile) (*eng
 	if err := checkProfile("b", &b); err != nil {
 		return nil, err
 	}
+	if a == b {
+		return nil, badRequest("a and b are the same profile: nothing to choose between")
+	}
 	prompt, err := s.templates.PairUsers(lang, t, a, b)
 	return userRequest(prompt, match.PairOptions(lang), err)
 }
@@ -343,6 +346,9 @@ func (s *Service) pairTasks(lang string, p match.Profile, a, b match.Task) (*eng
 	}
 	if err := checkTask("b", &b); err != nil {
 		return nil, err
+	}
+	if a == b {
+		return nil, badRequest("a and b are the same task: nothing to choose between")
 	}
 	prompt, err := s.templates.PairTasks(lang, p, a, b)
 	return userRequest(prompt, match.PairOptions(lang), err)

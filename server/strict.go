@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // checkKeys enforces what encoding/json lets pass: it reads the JSON value
@@ -158,4 +160,82 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		fields[name] = f.Type
 	}
 	return fields
+}
+
+// checkText refuses what encoding/json would silently replace with U+FFFD:
+// bytes that are not UTF-8, and \u escapes of lone UTF-16 surrogates. An
+// answer must be the very text the client sent.
+func checkText(data []byte) error {
+	if !utf8.Valid(data) {
+		return errorf(http.StatusBadRequest, CodeBadJSON, "bad JSON: the body is not valid UTF-8")
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !inString {
+			if c == '"' {
+				inString = true
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(data) && data[i+1] == 'u' {
+				r, ok := hex4(data[i+2:])
+				if ok && utf16.IsSurrogate(r) {
+					low, lok := rune(0), false
+					if r < 0xdc00 && i+11 < len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
+						low, lok = hex4(data[i+8:])
+					}
+					if !lok || low < 0xdc00 || low > 0xdfff {
+						return errorf(http.StatusBadRequest, CodeBadJSON,
+							fmt.Sprintf("bad JSON: lone UTF-16 surrogate %s at byte %d", data[i:i+6], i))
+					}
+					i += 6 // the low half
+				}
+			}
+			i++ // the escaped character
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hex digits.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[:4]), 16, 32)
+	return rune(v), err == nil
+}
+
+// describeJSONError turns encoding/json's errors into text that names the
+// field and the JSON type wanted, without Go type names.
+func describeJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := "a value of another type"
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		case reflect.Slice, reflect.Array:
+			want = "an array"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int, reflect.Int64, reflect.Float64:
+			want = "a number"
+		}
+		field := te.Field
+		if field == "" {
+			field = "the body"
+		} else {
+			field = strconv.Quote(field)
+		}
+		return fmt.Sprintf("%s: want %s, got %s", field, want, te.Value)
+	}
+	return trimJSON(err)
 }
