@@ -47,7 +47,8 @@ func parseBytes(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   float64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"GB", 1e9}, {"MB", 1e6}, {"B", 1}}
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+		{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
 	for _, u := range units {
 		if strings.HasSuffix(s, u.suffix) {
 			v, err := strconv.ParseFloat(strings.TrimSuffix(s, u.suffix), 64)

@@ -16,7 +16,10 @@ func TestParseGPUs(t *testing.T) {
 	if err != nil || len(g) != 2 || g[1].FreeBytes != 16e9 {
 		t.Fatalf("24GiB, 16GB: %v %v", g, err)
 	}
-	for _, bad := range []string{"", "4x", "0x24GiB", "24", "x24GiB", "-1GiB", "4x24TiB"} {
+	if g, err := ParseGPUs("2x512KiB"); err != nil || g[1].FreeBytes != 512<<10 {
+		t.Errorf("2x512KiB: %v %v", g, err)
+	}
+	for _, bad := range []string{"", "4x", "0x24GiB", "24", "x24GiB", "-1GiB", "4x24PiB", "1e9TiB"} {
 		if _, err := ParseGPUs(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

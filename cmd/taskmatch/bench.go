@@ -41,6 +41,21 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *predsPath != "" && (*modelDir != "" || len(adapters) > 0) {
 		return c.usageErr("--predictions cannot be used with --model or --adapter")
 	}
+	predsTarget := *predsOut
+	if *predsPath == "" && predsTarget == "" {
+		if *out != "" {
+			predsTarget = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".predictions.jsonl"
+		} else {
+			predsTarget = filepath.Join(filepath.Dir(*data), "predictions.jsonl")
+		}
+	}
+	if *predsPath != "" {
+		predsTarget = ""
+	}
+	if msg := clash(map[string]string{"--out": *out, "the predictions written": predsTarget},
+		map[string]string{"--data": *data, "--pairs": *pairsPath, "--predictions": *predsPath, "--tasks": *tasksPath}); msg != "" {
+		return c.usageErr("%s", msg)
+	}
 	f, err := os.Open(*data)
 	if err != nil {
 		return c.fail(err)
@@ -72,13 +87,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return c.fail(err)
 		}
-		path := *predsOut
-		if path == "" && *out != "" {
-			path = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".predictions.jsonl"
-		} else if path == "" {
-			path = filepath.Join(filepath.Dir(*data), "predictions.jsonl")
-		}
-		if preds, err = benchModel(c, *modelDir, adapters, entries, cat, path); err != nil {
+		if preds, err = benchModel(c, *modelDir, adapters, entries, cat, predsTarget); err != nil {
 			return c.fail(err)
 		}
 	}

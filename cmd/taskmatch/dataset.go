@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/taskmatch/taskmatch/match"
 )
@@ -24,6 +25,9 @@ func runDataset(args []string, stdout, stderr io.Writer) int {
 	}
 	if *pairsPath == "" || *out == "" {
 		return c.usageErr("--pairs and --out are required")
+	}
+	if samePath(*out, filepath.Dir(*pairsPath)) {
+		return c.usageErr("--out %s is analyze's folder: its summary.json would be replaced; choose another folder", *out)
 	}
 	l, err := match.CheckLang(*lang)
 	if err != nil {

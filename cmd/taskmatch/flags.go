@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/taskmatch/taskmatch/engine"
@@ -20,6 +23,22 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("taskmatch "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseFlags parses args; when it returns false the command ends with rc:
+// 0 after -h or --help (the flags were printed), 2 after a bad flag, or an
+// argument that is not a flag.
+func parseFlags(fs *flag.FlagSet, args []string) (rc int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		return usagef(fs, "unexpected argument %q", fs.Arg(0)), false
+	}
+	return 0, true
 }
 
 // usagef prints a usage error and the command's flags and returns exit
@@ -61,4 +80,38 @@ func (f engineFlags) apply(o *engine.Options) error {
 		return fmt.Errorf("--merged-dtype must be auto, f32 or base, got %q", *f.mergedDType)
 	}
 	return nil
+}
+
+// samePath reports whether two paths name the same file: the same file on
+// disk when both exist (links included), else the same absolute path.
+func samePath(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	ai, aerr := os.Stat(a)
+	bi, berr := os.Stat(b)
+	if aerr == nil && berr == nil {
+		return os.SameFile(ai, bi)
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
+}
+
+// clash returns a message when an output path names one of the inputs (or
+// another output), which writing it would destroy.
+func clash(outputs, inputs map[string]string) string {
+	for on, o := range outputs {
+		for in, i := range inputs {
+			if samePath(o, i) {
+				return fmt.Sprintf("%s and %s name the same file %s", on, in, o)
+			}
+		}
+		for on2, o2 := range outputs {
+			if on < on2 && samePath(o, o2) {
+				return fmt.Sprintf("%s and %s name the same file %s", on, on2, o)
+			}
+		}
+	}
+	return ""
 }

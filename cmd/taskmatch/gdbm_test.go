@@ -259,3 +259,26 @@ func TestBenchModelNotWired(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestGDBMOutputsNeverOverwriteInputs checks that no command writes over
+// a file it reads (or one output over another).
+func TestGDBMOutputsNeverOverwriteInputs(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	gdbmRun(t, 2, "simulate", "--seed", "1", "--out", p("same.csv"), "--tasks-out", p("same.csv"))
+	gdbmRun(t, 0, "simulate", "--seed", "42", "--out", p("log.csv"), "--tasks-out", p("tasks.json"))
+	gdbmRun(t, 0, "analyze", "--log", p("log.csv"), "--out", p("an"), "--attrs", "education,major")
+	gdbmRun(t, 2, "dataset", "--pairs", p("an/pairs.csv"), "--out", p("an"))
+	gdbmRun(t, 0, "dataset", "--pairs", p("an/pairs.csv"), "--out", p("ds"))
+	before, _ := os.ReadFile(p("ds/test.jsonl"))
+	gdbmRun(t, 2, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--predictions", p("ds/test.jsonl"), "--out", p("ds/test.jsonl"))
+	gdbmRun(t, 2, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--predictions", p("x.jsonl"), "--out", p("an/pairs.csv"))
+	gdbmRun(t, 2, "bench", "--data", p("ds/test.jsonl"), "--pairs", p("an/pairs.csv"),
+		"--predictions-out", p("ds/test.jsonl"))
+	after, _ := os.ReadFile(p("ds/test.jsonl"))
+	if !bytes.Equal(before, after) {
+		t.Error("ds/test.jsonl changed")
+	}
+}

@@ -51,8 +51,8 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	slots := fs.Int("slots", 1, "sequences kept at once for the memory estimate")
 	asJSON := fs.Bool("json", false, "print JSON")
 	gpus := fs.String("gpus", "", `plan the layers over GPUs: "auto" (the GPUs NVML finds) or e.g. "4x24GiB"`)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if *modelDir == "" {
 		return usagef(fs, "--model is required")

@@ -24,8 +24,8 @@ func runLogits(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "number of top logits to print")
 	full := fs.Bool("full", false, "also print the logits of the whole vocabulary")
 	threads := fs.Int("threads", 0, "CPU threads (0: one per core)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if *modelDir == "" || *idsFlag == "" {
 		return usagef(fs, "--model and --ids are required")

@@ -33,8 +33,8 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	outDir := fs.String("out", "", "directory for the merged checkpoint")
 	var adapters adapterList
 	fs.Var(&adapters, "adapter", "PEFT LoRA adapter directory (repeat to merge several, in order)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if *modelDir == "" || *outDir == "" || len(adapters) == 0 || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: taskmatch merge --model DIR --adapter DIR [--adapter DIR ...] --out DIR")

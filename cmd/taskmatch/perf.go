@@ -22,8 +22,8 @@ func runPerf(args []string, stdout, stderr io.Writer) int {
 	decode := fs.Int("decode", 32, "tokens to decode one at a time")
 	threads := fs.Int("threads", 0, "CPU threads (0: one per core)")
 	batch := fs.Int("batch", 0, "positions per forward step (0: the engine's default)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	e, err := engine.Load(engine.Options{Model: *modelDir, Adapters: adapters, Threads: *threads,
 		Context: *promptTokens + *decode, Batch: *batch, TokenizerOptional: true})

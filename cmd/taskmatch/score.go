@@ -46,8 +46,8 @@ func runScore(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 0, "CPU threads (0: one per core)")
 	ef := addEngineFlags(fs)
 	templates := fs.String("templates", "", "JSON file replacing prompt templates (see package match)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if fs.NArg() > 0 {
 		return usagef(fs, "unexpected argument %q", fs.Arg(0))

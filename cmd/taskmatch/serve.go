@@ -47,8 +47,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 0,
 		"after SIGTERM, how long the requests in flight may take before they are canceled\n"+
 			"(0: --read-timeout + --timeout + 10s, or 3m with --timeout 0)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if fs.NArg() > 0 {
 		return usagef(fs, "unexpected argument %q", fs.Arg(0))

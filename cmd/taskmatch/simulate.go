@@ -29,6 +29,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if *out == "" {
 		return c.usageErr("--out is required")
 	}
+	if samePath(*out, *tasksOut) {
+		return c.usageErr("--out and --tasks-out name the same file %s", *out)
+	}
 	subs := match.Simulate(*seed)
 	if err := gdbmWriteFile(*out, func(w io.Writer) error { return match.WriteLog(w, subs) }); err != nil {
 		return c.fail(err)

@@ -27,8 +27,9 @@ type tokenizeLine struct {
 	AddGenerationPrompt *bool               `json:"add_generation_prompt"`
 }
 
-// runTokenize reads JSONL from stdin and writes {"ids": [...]} for each
-// non-blank line, or {"error": "..."} for a line it cannot tokenize. Plain
+// runTokenize reads JSONL from stdin and writes one line per input line:
+// {"ids": [...]}, or {"error": {"code", "message"}} for a blank line or one
+// it cannot tokenize. Plain
 // text is encoded like Hugging Face encode(text, add_special_tokens=False);
 // with --chat the messages go through the checkpoint's chat template and
 // their contents never turn into special tokens.
@@ -37,8 +38,8 @@ func runTokenize(args []string, stdout, stderr io.Writer) int {
 	modelDir := fs.String("model", "", "checkpoint or tokenizer directory (required)")
 	chat := fs.Bool("chat", false,
 		`read {"messages": [...], "add_generation_prompt": true}; apply the chat template`)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args); !ok {
+		return rc
 	}
 	if *modelDir == "" || fs.NArg() > 0 {
 		failf(stderr, "tokenize", "usage: taskmatch tokenize --model DIR [--chat] < in.jsonl")
@@ -53,27 +54,35 @@ func runTokenize(args []string, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
+	type errBody struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
 	for lineNo := 1; ; lineNo++ {
 		line, readErr := in.ReadBytes('\n')
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			out.Flush()
 			return failf(stderr, "tokenize", "reading stdin: %v", readErr)
 		}
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			ids, err := tokenizeOne(tk, line, *chat)
-			var werr error
-			if err != nil {
-				werr = enc.Encode(struct {
-					Error string `json:"error"`
-				}{fmt.Sprintf("line %d: %v", lineNo, err)})
-			} else {
-				werr = enc.Encode(struct {
-					IDs []int `json:"ids"`
-				}{ids})
-			}
-			if werr != nil {
-				return failf(stderr, "tokenize", "writing output: %v", werr)
-			}
+		if readErr != nil && len(line) == 0 {
+			break // the end, after a final newline
+		}
+		var werr error
+		if line = bytes.TrimSpace(line); len(line) == 0 {
+			werr = enc.Encode(struct {
+				Error errBody `json:"error"`
+			}{errBody{"bad_json", fmt.Sprintf("line %d: empty line", lineNo)}})
+		} else if ids, err := tokenizeOne(tk, line, *chat); err != nil {
+			werr = enc.Encode(struct {
+				Error errBody `json:"error"`
+			}{errBody{"bad_request", fmt.Sprintf("line %d: %v", lineNo, err)}})
+		} else {
+			werr = enc.Encode(struct {
+				IDs []int `json:"ids"`
+			}{ids})
+		}
+		if werr != nil {
+			return failf(stderr, "tokenize", "writing output: %v", werr)
 		}
 		if readErr != nil {
 			break

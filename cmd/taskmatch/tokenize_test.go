@@ -29,14 +29,15 @@ func TestTokenize(t *testing.T) {
 			name:  "text",
 			args:  []string{"--model", qwen2},
 			stdin: "{\"text\": \"Hello world\"}\n\n{\"text\": \"a<|im_end|>\"}\n{\"text\": \"\"}",
-			want:  "{\"ids\":[9707,1879]}\n{\"ids\":[64,151645]}\n{\"ids\":[]}\n",
+			want: "{\"ids\":[9707,1879]}\n{\"error\":{\"code\":\"bad_json\",\"message\":\"line 2: empty line\"}}\n" +
+				"{\"ids\":[64,151645]}\n{\"ids\":[]}\n",
 		},
 		{
 			name:  "bad lines",
 			args:  []string{"--model", qwen2},
 			stdin: "not json\n{\"messages\": []}\n{\"text\": \"Hello world\"}\n",
-			want: "{\"error\":\"line 1: invalid JSON: invalid character 'o' in literal null (expecting 'u')\"}\n" +
-				"{\"error\":\"line 2: missing \\\"text\\\" (use --chat for \\\"messages\\\")\"}\n{\"ids\":[9707,1879]}\n",
+			want: "{\"error\":{\"code\":\"bad_request\",\"message\":\"line 1: invalid JSON: invalid character 'o' in literal null (expecting 'u')\"}}\n" +
+				"{\"error\":{\"code\":\"bad_request\",\"message\":\"line 2: missing \\\"text\\\" (use --chat for \\\"messages\\\")\"}}\n{\"ids\":[9707,1879]}\n",
 		},
 		{
 			name:  "chat",
@@ -44,7 +45,7 @@ func TestTokenize(t *testing.T) {
 			stdin: `{"messages": [{"role": "user", "content": "Hi"}]}` + "\n" + `{"messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": false}` + "\n" + `{"text": "x"}`,
 			want: "{\"ids\":[128000,128006,882,128007,271,13347,128009,128006,78191,128007,271]}\n" +
 				"{\"ids\":[128000,128006,882,128007,271,13347,128009]}\n" +
-				"{\"error\":\"line 3: missing or empty \\\"messages\\\"\"}\n",
+				"{\"error\":{\"code\":\"bad_request\",\"message\":\"line 3: missing or empty \\\"messages\\\"\"}}\n",
 		},
 		{
 			name:  "chat content stays plain",
