@@ -192,7 +192,7 @@ type setJSON struct {
 // {"n", "acc", "invalid", "art", "eart"}, ...}, "overall": {"n", "acc",
 // "eart"}}.
 func (r *Report) MarshalJSON() ([]byte, error) {
-	sets := make(map[string]setJSON)
+	sets := make(orderedSets, 0, len(SetOrder))
 	for _, k := range SetOrder {
 		s := r.Sets[k]
 		if s == nil {
@@ -203,21 +203,48 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 			art, eart := s.ART(), s.EART()
 			j.ART, j.EART = &art, &eart
 		}
-		sets[k] = j
+		sets = append(sets, namedSet{k, j})
 	}
-	n, acc, eart := r.Overall()
-	return json.Marshal(struct {
-		Sets    map[string]setJSON `json:"sets"`
-		Overall struct {
-			N    int     `json:"n"`
-			Acc  float64 `json:"acc"`
-			EART float64 `json:"eart"`
-		} `json:"overall"`
-	}{Sets: sets, Overall: struct {
+	type overall struct {
 		N    int     `json:"n"`
 		Acc  float64 `json:"acc"`
 		EART float64 `json:"eart"`
-	}{n, acc, eart}})
+	}
+	n, acc, eart := r.Overall()
+	return json.Marshal(struct {
+		Sets    orderedSets `json:"sets"`
+		Overall overall     `json:"overall"`
+	}{sets, overall{n, acc, eart}})
+}
+
+type namedSet struct {
+	name string
+	set  setJSON
+}
+
+// orderedSets is a JSON object whose keys keep SetOrder, as in the
+// research's tables (match, t_pair, u_pair, u_multi).
+type orderedSets []namedSet
+
+// MarshalJSON writes the sets as one object, keys in order.
+func (o orderedSets) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, s := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(s.name)
+		v, err := json.Marshal(s.set)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // WriteTable prints the results in the research's layout: one row per set
