@@ -289,6 +289,221 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func kern1x8BF16(out *[8]float32, x *float32, w *uint16, stride, cols, pfd int)
+//
+// kern1x4BF16 for eight weight rows w + k*stride (k < 8, stride in
+// elements), each summed in the canonical order with its own accumulator:
+// the kernel only loads more rows at once (eight independent FMA chains
+// instead of four) and prefetches, one 64-byte line per row and step of 32
+// columns, pfd bytes ahead of each row's loads. Prefetches never fault, so
+// those that run past the end of a row or of the matrix are harmless.
+// cols must be a multiple of 8.
+//
+// Registers: R8 = x; SI, DI, BX, R9, R10, R12, R13, CX = w0..w7, all
+// advanced as the loop goes; AX = the columns left; DX = pfd; R11 = out at
+// the end. Y0..Y7 = the accumulators; Y8 = x; Y9..Y15 = decoded weights.
+TEXT ·kern1x8BF16(SB), NOSPLIT, $0-48
+	MOVQ x+8(FP), R8
+	MOVQ w+16(FP), SI
+	MOVQ stride+24(FP), R11
+	SHLQ $1, R11
+	LEAQ (SI)(R11*1), DI
+	LEAQ (DI)(R11*1), BX
+	LEAQ (BX)(R11*1), R9
+	LEAQ (R9)(R11*1), R10
+	LEAQ (R10)(R11*1), R12
+	LEAQ (R12)(R11*1), R13
+	LEAQ (R13)(R11*1), CX
+	MOVQ cols+32(FP), AX
+	MOVQ pfd+40(FP), DX
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Steps of 32 columns: four blocks of eight, one line of each row.
+loop32:
+	CMPQ AX, $32
+	JB   loop8
+	PREFETCHT0  (SI)(DX*1)
+	PREFETCHT0  (DI)(DX*1)
+	PREFETCHT0  (BX)(DX*1)
+	PREFETCHT0  (R9)(DX*1)
+	PREFETCHT0  (R10)(DX*1)
+	PREFETCHT0  (R12)(DX*1)
+	PREFETCHT0  (R13)(DX*1)
+	PREFETCHT0  (CX)(DX*1)
+	VMOVUPS     0(R8), Y8
+	VPMOVZXWD   0(SI), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   0(DI), Y10
+	VPSLLD      $16, Y10, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VPMOVZXWD   0(BX), Y11
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VPMOVZXWD   0(R9), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS Y12, Y8, Y3
+	VPMOVZXWD   0(R10), Y13
+	VPSLLD      $16, Y13, Y13
+	VFMADD231PS Y13, Y8, Y4
+	VPMOVZXWD   0(R12), Y14
+	VPSLLD      $16, Y14, Y14
+	VFMADD231PS Y14, Y8, Y5
+	VPMOVZXWD   0(R13), Y15
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS Y15, Y8, Y6
+	VPMOVZXWD   0(CX), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     32(R8), Y8
+	VPMOVZXWD   16(SI), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   16(DI), Y10
+	VPSLLD      $16, Y10, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VPMOVZXWD   16(BX), Y11
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VPMOVZXWD   16(R9), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS Y12, Y8, Y3
+	VPMOVZXWD   16(R10), Y13
+	VPSLLD      $16, Y13, Y13
+	VFMADD231PS Y13, Y8, Y4
+	VPMOVZXWD   16(R12), Y14
+	VPSLLD      $16, Y14, Y14
+	VFMADD231PS Y14, Y8, Y5
+	VPMOVZXWD   16(R13), Y15
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS Y15, Y8, Y6
+	VPMOVZXWD   16(CX), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     64(R8), Y8
+	VPMOVZXWD   32(SI), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   32(DI), Y10
+	VPSLLD      $16, Y10, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VPMOVZXWD   32(BX), Y11
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VPMOVZXWD   32(R9), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS Y12, Y8, Y3
+	VPMOVZXWD   32(R10), Y13
+	VPSLLD      $16, Y13, Y13
+	VFMADD231PS Y13, Y8, Y4
+	VPMOVZXWD   32(R12), Y14
+	VPSLLD      $16, Y14, Y14
+	VFMADD231PS Y14, Y8, Y5
+	VPMOVZXWD   32(R13), Y15
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS Y15, Y8, Y6
+	VPMOVZXWD   32(CX), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     96(R8), Y8
+	VPMOVZXWD   48(SI), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   48(DI), Y10
+	VPSLLD      $16, Y10, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VPMOVZXWD   48(BX), Y11
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VPMOVZXWD   48(R9), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS Y12, Y8, Y3
+	VPMOVZXWD   48(R10), Y13
+	VPSLLD      $16, Y13, Y13
+	VFMADD231PS Y13, Y8, Y4
+	VPMOVZXWD   48(R12), Y14
+	VPSLLD      $16, Y14, Y14
+	VFMADD231PS Y14, Y8, Y5
+	VPMOVZXWD   48(R13), Y15
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS Y15, Y8, Y6
+	VPMOVZXWD   48(CX), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	ADDQ        $64, BX
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $64, R12
+	ADDQ        $64, R13
+	ADDQ        $64, CX
+	ADDQ        $128, R8
+	SUBQ        $32, AX
+	JMP         loop32
+
+	// The blocks of eight left.
+loop8:
+	TESTQ AX, AX
+	JZ    reduce
+	VMOVUPS     0(R8), Y8
+	VPMOVZXWD   0(SI), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   0(DI), Y10
+	VPSLLD      $16, Y10, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VPMOVZXWD   0(BX), Y11
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VPMOVZXWD   0(R9), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS Y12, Y8, Y3
+	VPMOVZXWD   0(R10), Y13
+	VPSLLD      $16, Y13, Y13
+	VFMADD231PS Y13, Y8, Y4
+	VPMOVZXWD   0(R12), Y14
+	VPSLLD      $16, Y14, Y14
+	VFMADD231PS Y14, Y8, Y5
+	VPMOVZXWD   0(R13), Y15
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS Y15, Y8, Y6
+	VPMOVZXWD   0(CX), Y9
+	VPSLLD      $16, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $16, SI
+	ADDQ        $16, DI
+	ADDQ        $16, BX
+	ADDQ        $16, R9
+	ADDQ        $16, R10
+	ADDQ        $16, R12
+	ADDQ        $16, R13
+	ADDQ        $16, CX
+	ADDQ        $32, R8
+	SUBQ        $8, AX
+	JMP         loop8
+
+reduce:
+	MOVQ out+0(FP), R11
+	HSUM(Y0, X0, X12, 0(R11))
+	HSUM(Y1, X1, X12, 4(R11))
+	HSUM(Y2, X2, X12, 8(R11))
+	HSUM(Y3, X3, X12, 12(R11))
+	HSUM(Y4, X4, X12, 16(R11))
+	HSUM(Y5, X5, X12, 20(R11))
+	HSUM(Y6, X6, X12, 24(R11))
+	HSUM(Y7, X7, X12, 28(R11))
+	VZEROUPPER
+	RET
+
 // func kern1x4F16(out *[4]float32, x *float32, w0, w1, w2, w3 *uint16, cols int)
 //
 // kern1x4F32 with half-precision weight rows, converted exactly by
