@@ -386,7 +386,8 @@ func (s *Seq) logits(rows []int, out [][]float32) error {
 	b := last.b
 	for off := 0; off < len(rows); off += logitRows {
 		k := min(logitRows, len(rows)-off)
-		// Gather the rows into the second half of xb's space, then norm them.
+		// Gather the asked rows of the residual stream into out [k, hidden],
+		// then norm them into xb [k, hidden].
 		for j := range k {
 			src := b.View(ps.x, rows[off+j]*h, h)
 			dst := b.View(ps.out, j*h, h)
