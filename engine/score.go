@@ -59,7 +59,7 @@ type Result struct {
 }
 
 // ErrBadRequest marks errors caused by the request rather than the engine.
-var ErrBadRequest = errors.New("bad request")
+var ErrBadRequest = errors.New("engine: bad request")
 
 // ErrNonFinite is returned when the model produces NaN or infinite
 // log-probabilities, as broken weights (or an adapter with absurd values)
