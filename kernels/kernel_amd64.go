@@ -63,6 +63,15 @@ func kern1x8BF16(out *[8]float32, x *float32, w *uint16, stride, cols, pfd int)
 //go:noescape
 func kern1x4F16(out *[4]float32, x *float32, w0, w1, w2, w3 *uint16, cols int)
 
+// kern1x8F32 and kern1x8F16 are kern1x8BF16 for float32 rows (any cols,
+// with the masked tail step) and for half-precision rows (cols%8 == 0).
+//
+//go:noescape
+func kern1x8F32(out *[8]float32, x, w *float32, stride, cols, pfd int)
+
+//go:noescape
+func kern1x8F16(out *[8]float32, x *float32, w *uint16, stride, cols, pfd int)
+
 // decodeBF16AVX2 and decodeF16AVX2 decode n 16-bit values from src to dst,
 // n%8 == 0.
 //
@@ -82,21 +91,24 @@ func dotAVX2(x, y *float32, n int) float32
 //go:noescape
 func axpyAVX2(alpha float32, x, y *float32, n int)
 
-// prefetchBytes is how far ahead of its loads kern1x8BF16 prefetches each
-// weight row: 512 bytes measured best for decoding (256 to 1024 tried).
+// prefetchBytes is how far ahead of its loads kern1x8 prefetches each
+// weight row: 512 bytes measured best for decoding (256 to 1024 tried for
+// bfloat16; 1024 was no better for float32).
 const prefetchBytes = 512
 
 // matVecAVX2 computes out[r] = w[r, :] . x for r in [lo, hi).
 //
-// Bfloat16 weights with cols%8 == 0, the decode case, go eight rows at a
-// time through kern1x8BF16, and the rows of one call are spread evenly over
-// the range: with q = (hi-lo)/8, call i takes rows lo+i+s*q for s < 8. So
-// each of its eight row pointers walks one long contiguous stretch of
-// memory, which the hardware prefetchers follow at full memory bandwidth;
-// eight adjacent rows (1792 bytes each for 896 columns) would start eight
-// short streams every call, which they never catch up with, and decoding
-// ran at about half the bandwidth. Only the grouping of rows differs: each
-// row still gets the canonical order, so the same bits.
+// Float32 weights, and 16-bit weights with cols%8 == 0, go eight rows at a
+// time through kern1x8F32, kern1x8BF16 or kern1x8F16, and the rows of one
+// call are spread evenly over the range: with q = (hi-lo)/8, call i takes
+// rows lo+i+s*q for s < 8. So each of its eight row pointers walks one
+// long contiguous stretch of memory, which the hardware prefetchers follow
+// at full memory bandwidth; eight adjacent rows (1792 bytes each for 896
+// bfloat16 columns) would start eight short streams every call, which they
+// never catch up with, and decoding ran at about half the bandwidth (the
+// four adjacent rows of kern1x4 cost float32 and half weights the same).
+// Only the grouping of rows differs: each row still gets the canonical
+// order, so the same bits.
 //
 // The (hi-lo)%8 rows left, and all other cases, go four rows at a time
 // through kern1x4. The last block repeats its last row when fewer than
@@ -110,19 +122,26 @@ func matVecAVX2(out, x []float32, w Mat, lo, hi int, s *scratch) {
 		return
 	}
 	x = x[:cols]
-	if w.DType == BF16 && cols%8 == 0 {
+	if q := (hi - lo) / 8; q > 0 && (w.DType == F32 || cols%8 == 0) {
 		var res8 [8]float32
-		if q := (hi - lo) / 8; q > 0 {
-			m := w.U16[lo*cols : (lo+8*q)*cols]
-			o := out[lo : lo+8*q]
-			for i := range q {
+		o := out[lo : lo+8*q]
+		for i := range q {
+			switch w.DType {
+			case F32:
+				m := w.F32[lo*cols : (lo+8*q)*cols]
+				kern1x8F32(&res8, &x[0], &m[i*cols], q*cols, cols, prefetchBytes)
+			case BF16:
+				m := w.U16[lo*cols : (lo+8*q)*cols]
 				kern1x8BF16(&res8, &x[0], &m[i*cols], q*cols, cols, prefetchBytes)
-				for s, v := range res8 {
-					o[i+s*q] = v
-				}
+			default:
+				m := w.U16[lo*cols : (lo+8*q)*cols]
+				kern1x8F16(&res8, &x[0], &m[i*cols], q*cols, cols, prefetchBytes)
 			}
-			lo += 8 * q
+			for s, v := range res8 {
+				o[i+s*q] = v
+			}
 		}
+		lo += 8 * q
 	}
 	var res [4]float32
 	for r := lo; r < hi; r += 4 {

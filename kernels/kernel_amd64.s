@@ -548,6 +548,347 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func kern1x8F32(out *[8]float32, x, w *float32, stride, cols, pfd int)
+//
+// kern1x4F32 for eight weight rows w + k*stride (k < 8, stride in
+// elements), each summed in the canonical order with its own accumulator,
+// masked tail step included: like kern1x8BF16, the kernel only loads more
+// rows at once and prefetches, two 64-byte lines per row and step of 32
+// columns, pfd bytes ahead of each row's loads.
+//
+// Registers: R8 = x; SI, DI, BX, R9, R10, R12, R13, CX = w0..w7, all
+// advanced as the loop goes; AX = the whole columns left (cols rounded
+// down to 8); R11 = cols%8, then out at the end; DX = pfd, then the mask
+// table. Y0..Y7 = the accumulators; Y8 = x; Y9 = the mask; Y10 = a masked
+// weight block.
+TEXT ·kern1x8F32(SB), NOSPLIT, $0-48
+	MOVQ x+8(FP), R8
+	MOVQ w+16(FP), SI
+	MOVQ stride+24(FP), R11
+	SHLQ $2, R11
+	LEAQ (SI)(R11*1), DI
+	LEAQ (DI)(R11*1), BX
+	LEAQ (BX)(R11*1), R9
+	LEAQ (R9)(R11*1), R10
+	LEAQ (R10)(R11*1), R12
+	LEAQ (R12)(R11*1), R13
+	LEAQ (R13)(R11*1), CX
+	MOVQ cols+32(FP), AX
+	MOVQ pfd+40(FP), DX
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	MOVQ AX, R11
+	ANDQ $7, R11
+	ANDQ $-8, AX
+
+	// Steps of 32 columns: four blocks of eight, two lines of each row.
+loop32:
+	CMPQ AX, $32
+	JB   loop8
+	PREFETCHT0  (SI)(DX*1)
+	PREFETCHT0  (DI)(DX*1)
+	PREFETCHT0  (BX)(DX*1)
+	PREFETCHT0  (R9)(DX*1)
+	PREFETCHT0  (R10)(DX*1)
+	PREFETCHT0  (R12)(DX*1)
+	PREFETCHT0  (R13)(DX*1)
+	PREFETCHT0  (CX)(DX*1)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(DI)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	PREFETCHT0  64(R9)(DX*1)
+	PREFETCHT0  64(R10)(DX*1)
+	PREFETCHT0  64(R12)(DX*1)
+	PREFETCHT0  64(R13)(DX*1)
+	PREFETCHT0  64(CX)(DX*1)
+	VMOVUPS     0(R8), Y8
+	VFMADD231PS 0(SI), Y8, Y0
+	VFMADD231PS 0(DI), Y8, Y1
+	VFMADD231PS 0(BX), Y8, Y2
+	VFMADD231PS 0(R9), Y8, Y3
+	VFMADD231PS 0(R10), Y8, Y4
+	VFMADD231PS 0(R12), Y8, Y5
+	VFMADD231PS 0(R13), Y8, Y6
+	VFMADD231PS 0(CX), Y8, Y7
+	VMOVUPS     32(R8), Y8
+	VFMADD231PS 32(SI), Y8, Y0
+	VFMADD231PS 32(DI), Y8, Y1
+	VFMADD231PS 32(BX), Y8, Y2
+	VFMADD231PS 32(R9), Y8, Y3
+	VFMADD231PS 32(R10), Y8, Y4
+	VFMADD231PS 32(R12), Y8, Y5
+	VFMADD231PS 32(R13), Y8, Y6
+	VFMADD231PS 32(CX), Y8, Y7
+	VMOVUPS     64(R8), Y8
+	VFMADD231PS 64(SI), Y8, Y0
+	VFMADD231PS 64(DI), Y8, Y1
+	VFMADD231PS 64(BX), Y8, Y2
+	VFMADD231PS 64(R9), Y8, Y3
+	VFMADD231PS 64(R10), Y8, Y4
+	VFMADD231PS 64(R12), Y8, Y5
+	VFMADD231PS 64(R13), Y8, Y6
+	VFMADD231PS 64(CX), Y8, Y7
+	VMOVUPS     96(R8), Y8
+	VFMADD231PS 96(SI), Y8, Y0
+	VFMADD231PS 96(DI), Y8, Y1
+	VFMADD231PS 96(BX), Y8, Y2
+	VFMADD231PS 96(R9), Y8, Y3
+	VFMADD231PS 96(R10), Y8, Y4
+	VFMADD231PS 96(R12), Y8, Y5
+	VFMADD231PS 96(R13), Y8, Y6
+	VFMADD231PS 96(CX), Y8, Y7
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	ADDQ        $128, BX
+	ADDQ        $128, R9
+	ADDQ        $128, R10
+	ADDQ        $128, R12
+	ADDQ        $128, R13
+	ADDQ        $128, CX
+	ADDQ        $128, R8
+	SUBQ        $32, AX
+	JMP         loop32
+
+	// The blocks of eight left.
+loop8:
+	TESTQ AX, AX
+	JZ    tail
+	VMOVUPS     0(R8), Y8
+	VFMADD231PS 0(SI), Y8, Y0
+	VFMADD231PS 0(DI), Y8, Y1
+	VFMADD231PS 0(BX), Y8, Y2
+	VFMADD231PS 0(R9), Y8, Y3
+	VFMADD231PS 0(R10), Y8, Y4
+	VFMADD231PS 0(R12), Y8, Y5
+	VFMADD231PS 0(R13), Y8, Y6
+	VFMADD231PS 0(CX), Y8, Y7
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	ADDQ        $32, BX
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $32, R12
+	ADDQ        $32, R13
+	ADDQ        $32, CX
+	ADDQ        $32, R8
+	SUBQ        $8, AX
+	JMP         loop8
+
+	// The last cols%8 columns, masked: the eight words at
+	// tailMask<>+32-4t.
+tail:
+	TESTQ R11, R11
+	JZ    reduce
+	LEAQ  tailMask<>+32(SB), DX
+	NEGQ  R11
+	VMOVUPS (DX)(R11*4), Y9
+	VMASKMOVPS (R8), Y9, Y8
+	VMASKMOVPS (SI), Y9, Y10
+	VFMADD231PS Y10, Y8, Y0
+	VMASKMOVPS (DI), Y9, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VMASKMOVPS (BX), Y9, Y10
+	VFMADD231PS Y10, Y8, Y2
+	VMASKMOVPS (R9), Y9, Y10
+	VFMADD231PS Y10, Y8, Y3
+	VMASKMOVPS (R10), Y9, Y10
+	VFMADD231PS Y10, Y8, Y4
+	VMASKMOVPS (R12), Y9, Y10
+	VFMADD231PS Y10, Y8, Y5
+	VMASKMOVPS (R13), Y9, Y10
+	VFMADD231PS Y10, Y8, Y6
+	VMASKMOVPS (CX), Y9, Y10
+	VFMADD231PS Y10, Y8, Y7
+
+reduce:
+	MOVQ out+0(FP), R11
+	HSUM(Y0, X0, X12, 0(R11))
+	HSUM(Y1, X1, X12, 4(R11))
+	HSUM(Y2, X2, X12, 8(R11))
+	HSUM(Y3, X3, X12, 12(R11))
+	HSUM(Y4, X4, X12, 16(R11))
+	HSUM(Y5, X5, X12, 20(R11))
+	HSUM(Y6, X6, X12, 24(R11))
+	HSUM(Y7, X7, X12, 28(R11))
+	VZEROUPPER
+	RET
+
+// func kern1x8F16(out *[8]float32, x *float32, w *uint16, stride, cols, pfd int)
+//
+// kern1x8BF16 for half-precision weight rows, converted exactly by
+// VCVTPH2PS as in kern1x4F16. cols must be a multiple of 8.
+//
+// Registers as in kern1x8BF16; Y9..Y15 = converted weights.
+TEXT ·kern1x8F16(SB), NOSPLIT, $0-48
+	MOVQ x+8(FP), R8
+	MOVQ w+16(FP), SI
+	MOVQ stride+24(FP), R11
+	SHLQ $1, R11
+	LEAQ (SI)(R11*1), DI
+	LEAQ (DI)(R11*1), BX
+	LEAQ (BX)(R11*1), R9
+	LEAQ (R9)(R11*1), R10
+	LEAQ (R10)(R11*1), R12
+	LEAQ (R12)(R11*1), R13
+	LEAQ (R13)(R11*1), CX
+	MOVQ cols+32(FP), AX
+	MOVQ pfd+40(FP), DX
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Steps of 32 columns: four blocks of eight, one line of each row.
+loop32:
+	CMPQ AX, $32
+	JB   loop8
+	PREFETCHT0  (SI)(DX*1)
+	PREFETCHT0  (DI)(DX*1)
+	PREFETCHT0  (BX)(DX*1)
+	PREFETCHT0  (R9)(DX*1)
+	PREFETCHT0  (R10)(DX*1)
+	PREFETCHT0  (R12)(DX*1)
+	PREFETCHT0  (R13)(DX*1)
+	PREFETCHT0  (CX)(DX*1)
+	VMOVUPS     0(R8), Y8
+	VCVTPH2PS   0(SI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   0(DI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS   0(BX), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS   0(R9), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS   0(R10), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS   0(R12), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS   0(R13), Y15
+	VFMADD231PS Y15, Y8, Y6
+	VCVTPH2PS   0(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     32(R8), Y8
+	VCVTPH2PS   16(SI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   16(DI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS   16(BX), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS   16(R9), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS   16(R10), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS   16(R12), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS   16(R13), Y15
+	VFMADD231PS Y15, Y8, Y6
+	VCVTPH2PS   16(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     64(R8), Y8
+	VCVTPH2PS   32(SI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   32(DI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS   32(BX), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS   32(R9), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS   32(R10), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS   32(R12), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS   32(R13), Y15
+	VFMADD231PS Y15, Y8, Y6
+	VCVTPH2PS   32(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	VMOVUPS     96(R8), Y8
+	VCVTPH2PS   48(SI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   48(DI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS   48(BX), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS   48(R9), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS   48(R10), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS   48(R12), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS   48(R13), Y15
+	VFMADD231PS Y15, Y8, Y6
+	VCVTPH2PS   48(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	ADDQ        $64, BX
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $64, R12
+	ADDQ        $64, R13
+	ADDQ        $64, CX
+	ADDQ        $128, R8
+	SUBQ        $32, AX
+	JMP         loop32
+
+	// The blocks of eight left.
+loop8:
+	TESTQ AX, AX
+	JZ    reduce
+	VMOVUPS     0(R8), Y8
+	VCVTPH2PS   0(SI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   0(DI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS   0(BX), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS   0(R9), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS   0(R10), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS   0(R12), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS   0(R13), Y15
+	VFMADD231PS Y15, Y8, Y6
+	VCVTPH2PS   0(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $16, SI
+	ADDQ        $16, DI
+	ADDQ        $16, BX
+	ADDQ        $16, R9
+	ADDQ        $16, R10
+	ADDQ        $16, R12
+	ADDQ        $16, R13
+	ADDQ        $16, CX
+	ADDQ        $32, R8
+	SUBQ        $8, AX
+	JMP         loop8
+
+reduce:
+	MOVQ out+0(FP), R11
+	HSUM(Y0, X0, X12, 0(R11))
+	HSUM(Y1, X1, X12, 4(R11))
+	HSUM(Y2, X2, X12, 8(R11))
+	HSUM(Y3, X3, X12, 12(R11))
+	HSUM(Y4, X4, X12, 16(R11))
+	HSUM(Y5, X5, X12, 20(R11))
+	HSUM(Y6, X6, X12, 24(R11))
+	HSUM(Y7, X7, X12, 28(R11))
+	VZEROUPPER
+	RET
+
 // func decodeBF16AVX2(dst *float32, src *uint16, n int)
 //
 // dst[i] = float32 of the bfloat16 src[i] for i < n, n a multiple of 8.
