@@ -70,16 +70,23 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 	}
 }
 
-// apply sets the options from the flags.
-func (f engineFlags) apply(o *engine.Options) error {
-	o.Context = *f.context
+// check returns a usage error for a flag out of range, or "".
+func (f engineFlags) check() string {
 	switch *f.mergedDType {
 	case engine.MergedAuto, engine.MergedF32, engine.MergedBase:
-		o.MergedDType = *f.mergedDType
 	default:
-		return fmt.Errorf("--merged-dtype must be auto, f32 or base, got %q", *f.mergedDType)
+		return fmt.Sprintf("--merged-dtype must be auto, f32 or base, got %q", *f.mergedDType)
 	}
-	return nil
+	if *f.context < 0 {
+		return fmt.Sprintf("--context must be 0 (the model's) or more, got %d", *f.context)
+	}
+	return ""
+}
+
+// apply sets the options from the flags, which check has accepted.
+func (f engineFlags) apply(o *engine.Options) {
+	o.Context = *f.context
+	o.MergedDType = *f.mergedDType
 }
 
 // samePath reports whether two paths name the same file: the same file on

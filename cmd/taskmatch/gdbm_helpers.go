@@ -26,7 +26,7 @@ type gdbmCmd struct {
 }
 
 func newGDBMCmd(name, usage string, stderr io.Writer) *gdbmCmd {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("taskmatch "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: taskmatch %s %s\n", name, usage)
@@ -38,25 +38,12 @@ func newGDBMCmd(name, usage string, stderr io.Writer) *gdbmCmd {
 // parse parses args; it returns an exit code and false when the command
 // must stop (2 for a usage error, 0 for -h).
 func (c *gdbmCmd) parse(args []string) (int, bool) {
-	if err := c.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
-		return 2, false
-	}
-	if c.fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "taskmatch %s: unexpected argument %q\n", c.name, c.fs.Arg(0))
-		c.fs.Usage()
-		return 2, false
-	}
-	return 0, true
+	return parseFlags(c.fs, args)
 }
 
 // usageErr reports a usage error and returns 2.
 func (c *gdbmCmd) usageErr(format string, a ...any) int {
-	fmt.Fprintf(c.stderr, "taskmatch %s: %s\n", c.name, fmt.Sprintf(format, a...))
-	c.fs.Usage()
-	return 2
+	return usagef(c.fs, format, a...)
 }
 
 // fail reports an error and returns 1. The "match: " prefix of package

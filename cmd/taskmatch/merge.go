@@ -36,7 +36,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if rc, ok := parseFlags(fs, args); !ok {
 		return rc
 	}
-	if *modelDir == "" || *outDir == "" || len(adapters) == 0 || fs.NArg() > 0 {
+	if *modelDir == "" || *outDir == "" || len(adapters) == 0 {
 		fmt.Fprintln(stderr, "usage: taskmatch merge --model DIR --adapter DIR [--adapter DIR ...] --out DIR")
 		return 2
 	}

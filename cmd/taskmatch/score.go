@@ -49,17 +49,14 @@ func runScore(args []string, stdout, stderr io.Writer) int {
 	if rc, ok := parseFlags(fs, args); !ok {
 		return rc
 	}
-	if fs.NArg() > 0 {
-		return usagef(fs, "unexpected argument %q", fs.Arg(0))
-	}
 	if msg, usage := checkModelFlags(*modelDir, adapters, *device, *threads); msg != "" {
 		if usage {
 			return usagef(fs, "%s", msg)
 		}
 		return failf(stderr, "score", "%s", msg)
 	}
-	if *ef.context < 0 {
-		return usagef(fs, "--context must be 0 (the model's) or more, got %d", *ef.context)
+	if msg := ef.check(); msg != "" {
+		return usagef(fs, "%s", msg)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -103,9 +100,7 @@ func runScore(args []string, stdout, stderr io.Writer) int {
 		return failf(stderr, "score", "%v", err)
 	}
 	opts := engine.Options{Model: *modelDir, Adapters: adapters, Device: *device, Threads: *threads}
-	if err := ef.apply(&opts); err != nil {
-		return failf(stderr, "score", "%v", err)
-	}
+	ef.apply(&opts)
 	svc, err := openService(log, opts, tpl, server.Limits{})
 	if err != nil {
 		return failf(stderr, "score", "%v", err)

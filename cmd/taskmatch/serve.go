@@ -50,17 +50,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if rc, ok := parseFlags(fs, args); !ok {
 		return rc
 	}
-	if fs.NArg() > 0 {
-		return usagef(fs, "unexpected argument %q", fs.Arg(0))
-	}
 	if msg, usage := checkModelFlags(*modelDir, adapters, *device, *threads); msg != "" {
 		if usage {
 			return usagef(fs, "%s", msg)
 		}
 		return failf(stderr, "serve", "%s", msg)
 	}
-	if msg := checkServeFlags(*slots, *queue, *maxBody, *maxOptions, *maxPrompt, *maxOptionTokens, *ef.context,
+	if msg := checkServeFlags(*slots, *queue, *maxBody, *maxOptions, *maxPrompt, *maxOptionTokens,
 		*timeout, *readTimeout, *shutdownTimeout); msg != "" {
+		return usagef(fs, "%s", msg)
+	}
+	if msg := ef.check(); msg != "" {
 		return usagef(fs, "%s", msg)
 	}
 	if *shutdownTimeout == 0 {
@@ -97,10 +97,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	go func() {
 		opts := engine.Options{Model: *modelDir, Adapters: adapters, Device: *device,
 			Threads: *threads, Slots: *slots}
-		if err := ef.apply(&opts); err != nil {
-			loaded <- loadResult{nil, err}
-			return
-		}
+		ef.apply(&opts)
 		lim := server.Limits{MaxBody: *maxBody, MaxOptions: *maxOptions, MaxPromptTokens: *maxPrompt,
 			MaxOptionTokens: *maxOptionTokens}
 		svc, err := openService(log, opts, tpl, lim)
@@ -149,7 +146,7 @@ const maxSlots = 64
 
 // checkServeFlags returns a usage error for a serve flag out of range, or
 // "".
-func checkServeFlags(slots, queue int, maxBody int64, maxOptions, maxPrompt, maxOptionTokens, context int,
+func checkServeFlags(slots, queue int, maxBody int64, maxOptions, maxPrompt, maxOptionTokens int,
 	timeout, readTimeout, shutdownTimeout time.Duration) string {
 	switch {
 	case slots < 1 || slots > maxSlots:
@@ -164,8 +161,6 @@ func checkServeFlags(slots, queue int, maxBody int64, maxOptions, maxPrompt, max
 		return fmt.Sprintf("--max-prompt-tokens must be 0 (the model's context) or more, got %d", maxPrompt)
 	case maxOptionTokens < 1:
 		return fmt.Sprintf("--max-option-tokens must be at least 1, got %d", maxOptionTokens)
-	case context < 0:
-		return fmt.Sprintf("--context must be 0 (the model's) or more, got %d", context)
 	case timeout < 0:
 		return fmt.Sprintf("--timeout must be 0 (none) or more, got %v", timeout)
 	case readTimeout <= 0:

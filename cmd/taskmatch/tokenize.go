@@ -41,7 +41,7 @@ func runTokenize(args []string, stdout, stderr io.Writer) int {
 	if rc, ok := parseFlags(fs, args); !ok {
 		return rc
 	}
-	if *modelDir == "" || fs.NArg() > 0 {
+	if *modelDir == "" {
 		failf(stderr, "tokenize", "usage: taskmatch tokenize --model DIR [--chat] < in.jsonl")
 		return 2
 	}
