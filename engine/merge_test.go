@@ -7,7 +7,6 @@ import (
 
 	"github.com/taskmatch/taskmatch/internal/testutil"
 	"github.com/taskmatch/taskmatch/lora"
-	"github.com/taskmatch/taskmatch/model"
 )
 
 // TestMergedCheckpointEqualsAdapter writes base + adapter as a bf16
@@ -18,15 +17,7 @@ func TestMergedCheckpointEqualsAdapter(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			base := testutil.Shared(t, filepath.Join("fixtures", name))
 			adapter := testutil.Shared(t, filepath.Join("fixtures", name+"-lora"))
-			ck, err := model.Open(base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ck.Close()
-			w, err := model.Build(ck)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ck, w := testutil.OpenWeights(t, base)
 			a, err := lora.Load(adapter)
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/taskmatch/taskmatch/internal/ckptgen"
+	"github.com/taskmatch/taskmatch/internal/testutil"
 	"github.com/taskmatch/taskmatch/kernels"
 	"github.com/taskmatch/taskmatch/model"
 )
@@ -55,15 +56,7 @@ func openBase(t testing.TB, s ckptgen.Spec) (string, *model.Checkpoint, *model.W
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`{"model":{}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ck, err := model.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ck.Close() })
-	w, err := model.Build(ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ck, w := testutil.OpenWeights(t, dir)
 	return dir, ck, w
 }
 

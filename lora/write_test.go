@@ -60,15 +60,7 @@ func shardMap(ck *model.Checkpoint) map[string]string {
 // checkpoint, loads it back and compares it with the in-memory merge.
 func roundTrip(t *testing.T, baseDir string, adapters ...string) (*model.Checkpoint, string) {
 	t.Helper()
-	ck, err := model.Open(baseDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	w, err := model.Build(ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ck, w := testutil.OpenWeights(t, baseDir)
 	for _, dir := range adapters {
 		if _, err := loadAndMerge(dir, w); err != nil {
 			t.Fatal(err)
@@ -78,15 +70,7 @@ func roundTrip(t *testing.T, baseDir string, adapters ...string) (*model.Checkpo
 	if err := WriteMerged(ck, w, out); err != nil {
 		t.Fatal(err)
 	}
-	back, err := model.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { back.Close() })
-	wb, err := model.Build(back)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back, wb := testutil.OpenWeights(t, out)
 	sameWeights(t, wb, w)
 	if back.Config.TorchDType != "bfloat16" {
 		t.Errorf("torch_dtype %q", back.Config.TorchDType)
@@ -173,15 +157,7 @@ func TestFixtures(t *testing.T) {
 	for _, name := range []string{"tiny-qwen2", "tiny-llama31"} {
 		t.Run(name, func(t *testing.T) {
 			baseDir, adDir := fixtureDirs(t, name)
-			ck, err := model.Open(baseDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ck.Close()
-			base, err := model.Build(ck)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ck, base := testutil.OpenWeights(t, baseDir)
 			w, err := model.Build(ck)
 			if err != nil {
 				t.Fatal(err)
@@ -198,13 +174,12 @@ func TestFixtures(t *testing.T) {
 			}
 			js, _ := json.Marshal(s)
 			t.Logf("summary: %s", js)
-			back, out := roundTrip(t, baseDir, adDir)
+			_, out := roundTrip(t, baseDir, adDir)
 			for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "generation_config.json"} {
 				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 					t.Errorf("%s not copied", f)
 				}
 			}
-			_ = back
 		})
 	}
 }
@@ -212,7 +187,7 @@ func TestFixtures(t *testing.T) {
 // TestKeepF32 checks that a float32 merge rounded to bfloat16, directly or
 // through WriteMerged, is bit for bit the bfloat16 merge.
 func TestKeepF32(t *testing.T) {
-	baseDir, ck, w := openBase(t, tinyLlama)
+	_, ck, w := openBase(t, tinyLlama)
 	c := baseConfig(t, tinyLlama)
 	adDir := newAdapter(61).write(t, c)
 	a, err := Load(adDir)
@@ -245,15 +220,6 @@ func TestKeepF32(t *testing.T) {
 	if err := WriteMerged(ck, w, out); err != nil {
 		t.Fatal(err)
 	}
-	back, err := model.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer back.Close()
-	wb, err := model.Build(back)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wb := testutil.OpenWeights(t, out)
 	sameWeights(t, wb, ref)
-	_ = baseDir
 }

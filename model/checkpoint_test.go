@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/taskmatch/taskmatch/internal/ckptgen"
+	"github.com/taskmatch/taskmatch/internal/testutil"
 	"github.com/taskmatch/taskmatch/kernels"
 	"github.com/taskmatch/taskmatch/model"
 )
@@ -32,15 +33,7 @@ func TestOpenSharded(t *testing.T) {
 	if err := s.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	ck, err := model.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	w, err := model.Build(ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ck, w := testutil.OpenWeights(t, dir)
 	if len(ck.Files) != 3 || w.Tied || w.Output.Rows != 300 || w.Layers[1].Q.Bias != nil {
 		t.Errorf("files %v tied %v", ck.Files, w.Tied)
 	}

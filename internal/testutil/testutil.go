@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/taskmatch/taskmatch/model"
 )
 
 // ModuleRoot is the directory holding go.mod, found by walking up from the
@@ -92,4 +94,20 @@ func LogprobCases(t testing.TB, name string) []LogprobCase {
 		t.Fatalf("%s: no cases", path)
 	}
 	return f.Cases
+}
+
+// OpenWeights opens the checkpoint in dir and builds its weights; the
+// checkpoint is closed when the test ends.
+func OpenWeights(t testing.TB, dir string) (*model.Checkpoint, *model.Weights) {
+	t.Helper()
+	ck, err := model.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ck.Close() })
+	w, err := model.Build(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck, w
 }
