@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/taskmatch/taskmatch/internal/ckptgen"
@@ -95,7 +93,7 @@ func Load(opts Options) (*Engine, error) {
 		}
 	} else {
 		if e.Tokenizer, err = tokenizer.Load(opts.Model); err != nil {
-			if !opts.TokenizerOptional || !noTokenizerFiles(opts.Model) {
+			if !opts.TokenizerOptional || !errors.Is(err, tokenizer.ErrNotFound) {
 				return nil, err
 			}
 			e.Tokenizer = nil
@@ -162,16 +160,6 @@ func Load(opts Options) (*Engine, error) {
 		e.avail <- struct{}{}
 	}
 	return e, nil
-}
-
-// noTokenizerFiles says whether dir lacks every tokenizer.json form.
-func noTokenizerFiles(dir string) bool {
-	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // plan chooses the backends for the layers. "auto" takes the GPUs that

@@ -137,6 +137,16 @@ func (l loader) load() (*Tokenizer, error) {
 	return t, nil
 }
 
+// ErrNotFound is what the error of Load matches (errors.Is) when the
+// directory holds neither tokenizer.json nor tokenizer.json.gz.
+var ErrNotFound = errors.New("tokenizer: no tokenizer.json")
+
+// notFoundError names the directory searched and matches ErrNotFound.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
 // readMaybeGzip reads name, or name+".gz" decompressed when name is
 // missing, and returns the data and the name of the file read.
 func (l loader) readMaybeGzip(name string) ([]byte, string, error) {
@@ -150,7 +160,7 @@ func (l loader) readMaybeGzip(name string) ([]byte, string, error) {
 	gzName := name + ".gz"
 	data, err = fs.ReadFile(l.fsys, pathJoin(l.dir, gzName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("tokenizer: no %s or %s in %s", name, gzName, l.show("."))
+		return nil, "", &notFoundError{fmt.Sprintf("tokenizer: no %s or %s in %s", name, gzName, l.show("."))}
 	}
 	if err != nil {
 		return nil, "", l.pathError(gzName, err)

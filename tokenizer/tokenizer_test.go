@@ -621,3 +621,15 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+func TestLoadNotFound(t *testing.T) {
+	_, err := Load(t.TempDir())
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty directory: %v, want ErrNotFound", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{"), 0o644)
+	if _, err := Load(dir); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("broken tokenizer.json: %v, want another error", err)
+	}
+}

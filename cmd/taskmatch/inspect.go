@@ -2,10 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -169,16 +168,10 @@ func printReport(w io.Writer, r *inspectReport) {
 // files is described, not refused: it can still run token ids.
 func inspectTokenizer(dir string) (*tokenizer.Tokenizer, string, error) {
 	tok, err := tokenizer.Load(dir)
+	if errors.Is(err, tokenizer.ErrNotFound) {
+		return nil, "none (token ids only: logits and perf work, scoring does not)", nil
+	}
 	if err != nil {
-		missing := true
-		for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
-			if _, serr := os.Stat(filepath.Join(dir, name)); serr == nil {
-				missing = false
-			}
-		}
-		if missing {
-			return nil, "none (token ids only: logits and perf work, scoring does not)", nil
-		}
 		return nil, "", err
 	}
 	if _, err := tok.EncodeChat([]tokenizer.Message{{Role: "user", Content: "hello"}}, true); err != nil {
