@@ -35,9 +35,7 @@ func mergeAdapters(w *model.Weights, dirs []string, policy string) (string, stri
 		if err := a.Check(w.Config); err != nil {
 			return "", "", err
 		}
-		for _, d := range a.Deltas {
-			extra += int64(d.Out) * int64(d.In) * 4
-		}
+		extra += a.F32Bytes()
 		adapters = append(adapters, a)
 	}
 	keepF32, note := true, ""

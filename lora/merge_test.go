@@ -431,11 +431,16 @@ func TestSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := a.Summary()
-	// Per layer: sum over modules of r*(in+out).
-	var per int64
+	// Per layer: sum over modules of r*(in+out), and of out*in for the
+	// float32 copies.
+	var per, f32 int64
 	for _, p := range model.Modules {
 		o, in := c.ModuleShape(p)
 		per += int64(8 * (o + in))
+		f32 += int64(o * in * 4)
+	}
+	if got := a.F32Bytes(); got != 2*f32 {
+		t.Errorf("F32Bytes %d, want %d", got, 2*f32)
 	}
 	if s.Rank != 8 || s.Alpha != 16 || math.Abs(s.Scale-5.657) > 1e-3 || s.Modules != 14 ||
 		len(s.TargetModules) != 7 || s.LoRAParams != 2*per || s.Params != s.LoRAParams || s.DType != "F32" {

@@ -78,3 +78,13 @@ func appendUnique[T comparable](list []T, v T) []T {
 	}
 	return append(list, v)
 }
+
+// F32Bytes is the memory that float32 copies of the matrices the adapter
+// changes take (MergeOptions.KeepF32).
+func (a *Adapter) F32Bytes() int64 {
+	var n int64
+	for _, d := range a.Deltas {
+		n += int64(d.Out) * int64(d.In) * 4
+	}
+	return n
+}

@@ -16,14 +16,5 @@ func adapterInfo(dir string, w *model.Weights) (any, int64, error) {
 	if err := a.Check(w.Config); err != nil {
 		return nil, 0, err
 	}
-	s := a.Summary()
-	var extra int64
-	if len(s.TargetModules) > 0 {
-		perModule := int64(s.Modules) / int64(len(s.TargetModules)) // adapted layers per module
-		for _, m := range s.TargetModules {
-			out, in := w.Config.ModuleShape(m)
-			extra += int64(out) * int64(in) * 4 * perModule
-		}
-	}
-	return s, extra, nil
+	return a.Summary(), a.F32Bytes(), nil
 }
