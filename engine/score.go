@@ -176,7 +176,7 @@ var maxBranchRows = 64
 // of an option (its end-of-turn) is scored but never fed.
 func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float32, opts [][]int, req *Request) ([]Ranked, error) {
 	vocab := e.Config.Vocab
-	lp0 := logSoftmax(first)
+	lse0 := logSumExp(first) // the first token's normalizer, shared by every option
 	budget := min(maxBranchRows, s.Cap()-plen)
 	ranking := make([]Ranked, len(opts))
 	for i := 0; i < len(opts); {
@@ -195,7 +195,7 @@ func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float3
 		}
 		if len(group) == 1 && rows > maxBranchRows {
 			// One long option: run it causally, a bounded piece at a time.
-			r, err := e.scoreLong(ctx, s, plen, lp0, opts[i], req.TokenLogProbs)
+			r, err := e.scoreLong(ctx, s, plen, float64(first[opts[i][0]])-lse0, opts[i], req.TokenLogProbs)
 			if err != nil {
 				return nil, err
 			}
@@ -212,7 +212,7 @@ func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float3
 		row := 0
 		for k := i; k < j; k++ {
 			ids := opts[k]
-			tok := []float64{lp0[ids[0]]}
+			tok := []float64{float64(first[ids[0]]) - lse0}
 			for t := 1; t < len(ids); t++ {
 				tok = append(tok, logProbOf(bufs[row], ids[t]))
 				row++
@@ -226,8 +226,9 @@ func (e *Engine) scoreFull(ctx context.Context, s *Seq, plen int, first []float3
 
 // scoreLong scores one option of more than maxBranchRows tokens by feeding
 // it after the prompt in pieces, so that the logits held stay bounded.
-func (e *Engine) scoreLong(ctx context.Context, s *Seq, plen int, lp0 []float64, ids []int, perToken bool) (Ranked, error) {
-	tok := []float64{lp0[ids[0]]}
+// lp0 is the log-probability of the option's first token.
+func (e *Engine) scoreLong(ctx context.Context, s *Seq, plen int, lp0 float64, ids []int, perToken bool) (Ranked, error) {
+	tok := []float64{lp0}
 	feed := ids[:len(ids)-1]
 	s.Truncate(plen)
 	for off := 0; off < len(feed); off += maxBranchRows {
@@ -305,14 +306,14 @@ func (e *Engine) scoreGreedy(ctx context.Context, s *Seq, plen int, first []floa
 	node := buildTrie(opts)
 	s.Truncate(plen)
 	for {
-		lp := logSoftmax(logits)
+		lse := logSumExp(logits)
 		best, bestLP := -1, math.Inf(-1)
 		allowed := math.Inf(-1) // log of the mass of the allowed tokens
 		for _, tok := range node.order {
-			allowed = logAdd(allowed, lp[tok])
+			allowed = logAdd(allowed, float64(logits[tok])-lse)
 		}
 		for _, tok := range node.order {
-			v := lp[tok]
+			v := float64(logits[tok]) - lse
 			child := node.children[tok]
 			cond := math.Exp(v - allowed) // renormalised over the allowed tokens
 			for _, o := range child.options {
