@@ -133,6 +133,16 @@ func (e *Engine) Score(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.ScoreIDs(ctx, req, prompt, opts)
+}
+
+// ScoreIDs is Score for a request already tokenized: prompt from
+// PromptIDs(req) and opts from OptionIDs(req.Options), for callers that
+// check the token counts first.
+func (e *Engine) ScoreIDs(ctx context.Context, req *Request, prompt []int, opts [][]int) (*Result, error) {
+	if len(opts) != len(req.Options) {
+		return nil, fmt.Errorf("engine: %d tokenized options for %d options", len(opts), len(req.Options))
+	}
 	longest := 0
 	for _, o := range opts {
 		longest = max(longest, len(o))

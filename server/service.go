@@ -463,7 +463,7 @@ func (s *Service) score(ctx context.Context, req *engine.Request) (*engine.Resul
 			fmt.Sprintf("the options have %d tokens together, more than the limit of %d",
 				n, s.limits.MaxOptionTokens))
 	}
-	res, err := s.engine.Score(ctx, req)
+	res, err := s.engine.ScoreIDs(ctx, req, ids, opts)
 	if err != nil {
 		return nil, len(ids), AsError(err)
 	}
