@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/taskmatch/taskmatch/engine"
 	"github.com/taskmatch/taskmatch/match"
 	"github.com/taskmatch/taskmatch/tokenizer"
 )
@@ -112,20 +111,6 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// finite keeps NaN and infinities out of a result (the engine already does;
-// this is the last line of defence before JSON).
-func finite(r *engine.Result) {
-	fix := engine.Finite
-	for i := range r.Ranking {
-		x := &r.Ranking[i]
-		x.Probability = fix(x.Probability)
-		x.LogProb = fix(x.LogProb)
-		for j, v := range x.TokenLogProbs {
-			x.TokenLogProbs[j] = fix(v)
-		}
-	}
 }
 
 func missing(field string) *Error {

@@ -467,7 +467,6 @@ func (s *Service) score(ctx context.Context, req *engine.Request) (*engine.Resul
 	if err != nil {
 		return nil, len(ids), AsError(err)
 	}
-	finite(res)
 	return res, len(ids), nil
 }
 
