@@ -300,7 +300,7 @@ func TestCheckText(t *testing.T) {
 	}{
 		{`{"prompt":"x","options":["a","b"]}`, true},
 		{`{"prompt":"x","options":["\ud83d\ude00","b"]}`, true}, // a surrogate pair: 😀
-		{`{"prompt":"\\ud800","options":["a"]}`, true},         // an escaped backslash, then text
+		{`{"prompt":"\\ud800","options":["a"]}`, true},          // an escaped backslash, then text
 		{`{"prompt":"x","options":["\ud800","b"]}`, false},
 		{`{"prompt":"x","options":["\udc00","b"]}`, false},
 		{`{"prompt":"x","options":["\ud800\u0041","b"]}`, false},
